@@ -1,0 +1,1 @@
+//! The OCI hooks a runtime runs at each point of a container's life.

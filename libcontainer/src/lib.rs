@@ -1,0 +1,1 @@
+//! Everything a container is: spec, state store, lifecycle, init, cgroups.
