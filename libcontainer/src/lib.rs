@@ -1,1 +1,17 @@
-//! Everything a container is: spec, state store, lifecycle, init, cgroups.
+//! Everything a container is: its spec, its state under `--root`, its lifecycle, the
+//! init process that builds its world, and its cgroup.
+//!
+//! truman's binary parses flags and calls one function of [`container`] per command;
+//! nothing here reads flags or prints.
+
+pub mod cgroups;
+pub mod container;
+mod error;
+pub mod id;
+mod init;
+pub mod process;
+pub mod signal;
+pub mod spec;
+pub mod state;
+
+pub use error::{Error, Result};

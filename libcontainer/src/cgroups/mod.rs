@@ -1,0 +1,79 @@
+//! The container's cgroup, through the `libcgroups` crate (v1, v2 and hybrid hosts).
+
+use std::path::{Path, PathBuf};
+
+use libcgroups::common::{create_cgroup_manager, AnyCgroupManager, CgroupConfig, CgroupManager};
+use nix::unistd::Pid;
+
+use crate::id::ContainerId;
+
+#[derive(Debug, thiserror::Error)]
+#[error("cgroup {path}: {op}: {message}")]
+pub struct CgroupError {
+    path: PathBuf,
+    op: &'static str,
+    message: String,
+}
+
+pub struct Cgroup {
+    path: PathBuf,
+    manager: AnyCgroupManager,
+}
+
+/// The cgroup path for a container: `linux.cgroupsPath` if given, else `/<id>` as runc
+/// does, each relative to the root of every hierarchy.
+pub fn path_for(configured: Option<&Path>, id: &ContainerId) -> PathBuf {
+    match configured {
+        Some(p) if !p.as_os_str().is_empty() => p.to_owned(),
+        _ => PathBuf::from("/").join(id.as_str()),
+    }
+}
+
+/// True on a pure cgroup v2 host, where `/sys/fs/cgroup` itself is cgroup2.
+pub fn is_unified() -> bool {
+    matches!(
+        libcgroups::common::get_cgroup_setup(),
+        Ok(libcgroups::common::CgroupSetup::Unified)
+    )
+}
+
+impl Cgroup {
+    pub fn open(path: &Path, systemd: bool, id: &ContainerId) -> Result<Self, CgroupError> {
+        let manager = create_cgroup_manager(CgroupConfig {
+            cgroup_path: path.to_owned(),
+            systemd_cgroup: systemd,
+            container_name: id.to_string(),
+        })
+        .map_err(|e| CgroupError {
+            path: path.to_owned(),
+            op: "open",
+            message: e.to_string(),
+        })?;
+        Ok(Self {
+            path: path.to_owned(),
+            manager,
+        })
+    }
+
+    fn err(&self, op: &'static str) -> impl FnOnce(libcgroups::common::AnyManagerError) -> CgroupError + '_ {
+        move |e| CgroupError {
+            path: self.path.clone(),
+            op,
+            message: e.to_string(),
+        }
+    }
+
+    /// Creates the cgroup where missing and moves `pid` into it.
+    pub fn add(&self, pid: Pid) -> Result<(), CgroupError> {
+        self.manager.add_task(pid).map_err(self.err("add process"))
+    }
+
+    /// Kills whatever is left in the cgroup and removes it.
+    pub fn remove(&self) -> Result<(), CgroupError> {
+        self.manager.remove().map_err(self.err("remove"))
+    }
+
+    pub fn pids(&self) -> Result<Vec<Pid>, CgroupError> {
+        self.manager.get_all_pids().map_err(self.err("list processes"))
+    }
+}

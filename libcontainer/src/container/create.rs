@@ -1,0 +1,276 @@
+//! `create`: claim the id, record what the container will own, clone the init into its
+//! namespaces, put it in its cgroup, let it build its rootfs, run the host-side hooks,
+//! and return once it waits for `start`.
+
+use std::fs::File;
+use std::os::fd::OwnedFd;
+use std::os::unix::fs::OpenOptionsExt;
+use std::os::unix::net::UnixStream;
+use std::path::PathBuf;
+
+use nix::sched::{setns, unshare, CloneFlags};
+use nix::sys::stat::Mode;
+use nix::unistd::{mkfifo, Pid};
+use oci_spec::runtime::{LinuxIdMapping, LinuxNamespaceType, Spec};
+
+use super::{pid_file, status::status_of};
+use crate::cgroups::{self, Cgroup};
+use crate::id::ContainerId;
+use crate::init::sync::{FromInit, ToInit};
+use crate::init::{self, InitPlan};
+use crate::process::channel::channel_pair;
+use crate::process::clone::{clone3, flags, Forked};
+use crate::process::ProcessIdentity;
+use crate::spec::{load_bundle, Bundle};
+use crate::state::{ContainerDir, StateRecord, StateStore, Status};
+use crate::{Error, Result};
+
+#[derive(Debug, Clone, Default)]
+pub struct CreateOptions {
+    pub id: String,
+    pub bundle: PathBuf,
+    pub pid_file: Option<PathBuf>,
+    pub console_socket: Option<PathBuf>,
+    pub no_pivot: bool,
+    pub no_new_keyring: bool,
+    pub preserve_fds: u32,
+    pub systemd_cgroup: bool,
+}
+
+/// A container whose init waits for `start`.
+#[derive(Debug)]
+pub struct Created {
+    pub id: ContainerId,
+    pub init: ProcessIdentity,
+}
+
+/// Who will reap the init: the caller of truman (its subreaper), as containerd and
+/// conmon expect; or truman itself, when `run` stays in the foreground.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Reaper {
+    Caller,
+    Truman,
+}
+
+pub fn create(store: &StateStore, options: &CreateOptions) -> Result<Created> {
+    create_with(store, options, Reaper::Caller)
+}
+
+pub(crate) fn create_with(store: &StateStore, options: &CreateOptions, reaper: Reaper) -> Result<Created> {
+    let id = ContainerId::parse(&options.id)?;
+    let bundle = load_bundle(&options.bundle)?;
+    check_terminal(&bundle.spec, options)?;
+    let dir = store.create(&id)?;
+    let mut record = new_record(&id, &bundle, options);
+    match build(&dir, &bundle, options, &mut record, reaper) {
+        Ok(init) => Ok(Created { id, init }),
+        Err(e) => {
+            super::delete::destroy(dir, &record, reaper == Reaper::Truman);
+            Err(e)
+        }
+    }
+}
+
+fn check_terminal(spec: &Spec, options: &CreateOptions) -> Result<()> {
+    let terminal = spec.process().as_ref().and_then(|p| p.terminal()).unwrap_or(false);
+    match (terminal, &options.console_socket) {
+        (true, None) => Err(Error::Usage(
+            "cannot allocate tty if truman will detach without setting console socket".into(),
+        )),
+        (false, Some(_)) => Err(Error::Usage(
+            "cannot use console socket if truman will not detach or allocate tty".into(),
+        )),
+        _ => Ok(()),
+    }
+}
+
+fn new_record(id: &ContainerId, bundle: &Bundle, options: &CreateOptions) -> StateRecord {
+    let spec = &bundle.spec;
+    let linux = spec.linux().as_ref();
+    let namespaces = linux.and_then(|l| l.namespaces().clone()).unwrap_or_default();
+    let hooks = spec.hooks().clone();
+    let _ = options;
+    StateRecord {
+        oci_version: spec.version().clone(),
+        id: id.to_string(),
+        bundle: bundle.dir.clone(),
+        rootfs: bundle.rootfs.clone(),
+        created: chrono::Utc::now(),
+        annotations: spec.annotations().clone().unwrap_or_default(),
+        cgroup_path: cgroups::path_for(linux.and_then(|l| l.cgroups_path().as_deref()), id),
+        creator: ProcessIdentity::of(nix::unistd::getpid()),
+        init: None,
+        private_pid_ns: namespaces.iter().any(|n| n.typ() == LinuxNamespaceType::Pid),
+        hooks,
+    }
+}
+
+fn build(
+    dir: &ContainerDir,
+    bundle: &Bundle,
+    options: &CreateOptions,
+    record: &mut StateRecord,
+    reaper: Reaper,
+) -> Result<ProcessIdentity> {
+    let _span = tracing::debug_span!("create", id = %record.id).entered();
+    // Written before anything exists, so that `delete --force` after a crash at any
+    // later point knows which cgroup to remove.
+    dir.save(record)?;
+    let id = ContainerId::parse(&record.id)?;
+
+    let fifo_path = dir.fifo_path();
+    mkfifo(&fifo_path, Mode::from_bits_truncate(0o600)).map_err(Error::errno(format!("mkfifo {}", fifo_path.display())))?;
+    // The init keeps the read end; O_NONBLOCK so opening it does not wait for a writer.
+    let fifo: OwnedFd = File::options()
+        .read(true)
+        .custom_flags(libc::O_NONBLOCK | libc::O_CLOEXEC)
+        .open(&fifo_path)
+        .map_err(Error::sys(format!("open {}", fifo_path.display())))?
+        .into();
+
+    let console = match &options.console_socket {
+        Some(path) => Some(OwnedFd::from(
+            UnixStream::connect(path).map_err(Error::sys(format!("connect to console socket {}", path.display())))?,
+        )),
+        None => None,
+    };
+
+    let namespaces = bundle
+        .spec
+        .linux()
+        .as_ref()
+        .and_then(|l| l.namespaces().clone())
+        .unwrap_or_default();
+    if !namespaces.iter().any(|n| n.typ() == LinuxNamespaceType::Mount) {
+        return Err(Error::Usage("linux.namespaces: a mount namespace is required".into()));
+    }
+    let mut clone_flags = if reaper == Reaper::Caller { flags::CLONE_PARENT } else { 0 };
+    let mut join = Vec::new();
+    for ns in &namespaces {
+        match (ns.typ(), ns.path()) {
+            // pid and time namespaces apply to children only, so truman joins them
+            // itself and the init is born inside.
+            (LinuxNamespaceType::Pid | LinuxNamespaceType::Time, Some(path)) => {
+                let file = File::open(path).map_err(Error::sys(format!("open namespace {}", path.display())))?;
+                setns(&file, CloneFlags::from_bits_truncate(ns.typ() as i32))
+                    .map_err(Error::errno(format!("join {} namespace {}", ns.typ(), path.display())))?;
+            }
+            (LinuxNamespaceType::Time, None) => {
+                // A new time namespace only takes its offsets before a process enters
+                // it: unshare here, write the offsets, and let the clone enter it.
+                unshare(CloneFlags::from_bits_truncate(flags::CLONE_NEWTIME as i32))
+                    .map_err(Error::errno("unshare time namespace"))?;
+                write_time_offsets(&bundle.spec)?;
+            }
+            (typ, Some(path)) => join.push((typ, path.clone())),
+            (typ, None) => clone_flags |= typ as u64,
+        }
+    }
+    let new_userns = clone_flags & flags::CLONE_NEWUSER != 0;
+
+    let cgroup = Cgroup::open(&record.cgroup_path, options.systemd_cgroup, &id)?;
+    let (parent_end, child_end) = channel_pair().map_err(Error::sys("socketpair"))?;
+
+    let child = {
+        let _span = tracing::debug_span!("clone").entered();
+        clone3(clone_flags, None).map_err(Error::sys("clone3"))?
+    };
+    let pid = match child {
+        Forked::Child => {
+            drop(parent_end);
+            init::run(InitPlan {
+                bundle,
+                channel: child_end,
+                fifo,
+                console,
+                close_first: vec![dir.lock_fd()],
+                preserve_fds: options.preserve_fds,
+                no_pivot: options.no_pivot,
+                new_userns,
+                join,
+                private_cgroupns: namespaces.iter().any(|n| n.typ() == LinuxNamespaceType::Cgroup),
+                cgroup_path: record.cgroup_path.clone(),
+            })
+        }
+        Forked::Parent(pid) => pid,
+    };
+    drop(child_end);
+    drop(fifo);
+    drop(console);
+
+    let init = ProcessIdentity::of(pid).ok_or_else(|| Error::Init("init process exited during setup".into()))?;
+    record.init = Some(init);
+    dir.save(record)?;
+    {
+        let _span = tracing::debug_span!("cgroup").entered();
+        cgroup.add(pid)?;
+    }
+    if new_userns {
+        let linux = bundle.spec.linux().as_ref();
+        write_id_map(pid, "uid_map", linux.and_then(|l| l.uid_mappings().as_deref()))?;
+        write_id_map(pid, "gid_map", linux.and_then(|l| l.gid_mappings().as_deref()))?;
+    }
+    parent_end.send(&ToInit::Go).map_err(Error::sys("sync with init"))?;
+
+    loop {
+        match parent_end.recv::<FromInit>().map_err(Error::sys("sync with init"))? {
+            Some(FromInit::RunHooks) => {
+                let state = hook_state(record, Status::Creating)?;
+                if let Some(hooks) = bundle.spec.hooks() {
+                    let _span = tracing::debug_span!("hooks", point = "createRuntime").entered();
+                    for (point, list) in [
+                        (hooks::HookPoint::Prestart, hooks.prestart()),
+                        (hooks::HookPoint::CreateRuntime, hooks.create_runtime()),
+                    ] {
+                        hooks::run_hooks(point, list.as_deref().unwrap_or_default(), state.as_bytes())?;
+                    }
+                }
+                parent_end.send(&ToInit::HooksDone { state }).map_err(Error::sys("sync with init"))?;
+            }
+            Some(FromInit::Ready) => break,
+            Some(FromInit::Failed { error }) => return Err(Error::Init(error)),
+            None => return Err(Error::Init("init process exited during setup".into())),
+        }
+    }
+
+    record.creator = None;
+    dir.save(record)?;
+    if let Some(path) = &options.pid_file {
+        pid_file::write(path, pid)?;
+    }
+    debug_assert_eq!(status_of(record, &dir.fifo_path()), Status::Created);
+    Ok(init)
+}
+
+/// The OCI state handed to hooks on stdin.
+pub(crate) fn hook_state(record: &StateRecord, status: Status) -> Result<String> {
+    let state = super::query::ContainerState::from_record(record, status);
+    serde_json::to_string(&state).map_err(|e| Error::Sys {
+        op: "serialize state".into(),
+        source: e.into(),
+    })
+}
+
+fn write_id_map(pid: Pid, file: &str, mappings: Option<&[LinuxIdMapping]>) -> Result<()> {
+    let text: String = mappings
+        .unwrap_or_default()
+        .iter()
+        .map(|m| format!("{} {} {}\n", m.container_id(), m.host_id(), m.size()))
+        .collect();
+    let path = format!("/proc/{pid}/{file}");
+    std::fs::write(&path, text).map_err(Error::sys(format!("write {path}")))
+}
+
+fn write_time_offsets(spec: &Spec) -> Result<()> {
+    let Some(offsets) = spec.linux().as_ref().and_then(|l| l.time_offsets().clone()) else {
+        return Ok(());
+    };
+    let mut text = String::new();
+    for (clock, offset) in offsets {
+        let secs = offset.secs().unwrap_or(0);
+        let nanos = offset.nanosecs().unwrap_or(0);
+        text.push_str(&format!("{clock} {secs} {nanos}\n"));
+    }
+    std::fs::write("/proc/self/timens_offsets", text).map_err(Error::sys("write /proc/self/timens_offsets"))
+}
+

@@ -1,0 +1,97 @@
+//! `delete`: stop what is left, remove the cgroup and the state, run `poststop`.
+
+use std::time::Duration;
+
+use nix::sys::signal::Signal;
+
+use super::create::hook_state;
+use super::kill::signal_all;
+use super::status::status_of;
+use crate::cgroups::Cgroup;
+use crate::id::ContainerId;
+use crate::process::pidfd::PidFd;
+use crate::state::{ContainerDir, StateRecord, StateStore, Status, StoreError};
+use crate::{Error, Result};
+
+/// How long `delete --force` waits for a killed container to go, as runc does.
+const FORCE_WAIT: Duration = Duration::from_secs(10);
+
+pub fn delete(store: &StateStore, id: &str, force: bool) -> Result<()> {
+    let id = ContainerId::parse(id)?;
+    let dir = match store.open(&id) {
+        Err(StoreError::NotExist) if force => return Ok(()),
+        other => other?,
+    };
+    let record = match dir.load() {
+        Ok(record) => record,
+        // A create that died before its first record owns nothing yet but the claim.
+        Err(StoreError::NotExist) if force || dir.is_empty_claim() => {
+            dir.remove()?;
+            return Ok(());
+        }
+        Err(e) => return Err(e.into()),
+    };
+    let status = status_of(&record, &dir.fifo_path());
+    match status {
+        Status::Stopped | Status::Created => {}
+        _ if force => {}
+        _ => {
+            return Err(Error::DeleteNotStopped {
+                id: id.to_string(),
+                status,
+            })
+        }
+    }
+    if status != Status::Stopped {
+        if status == Status::Paused {
+            // A frozen process cannot die; the cgroup removal below thaws nothing, so
+            // the signal must be followed by a thaw.
+            thaw(&record);
+        }
+        let _ = signal_all(&record, &id, Signal::SIGKILL);
+        if let Some(pidfd) = record.init.as_ref().and_then(PidFd::open) {
+            pidfd.wait_exit(FORCE_WAIT);
+        }
+    }
+    destroy(dir, &record, false);
+    Ok(())
+}
+
+/// Removes everything a container owns: kills its init and cgroup members, removes
+/// the cgroup and the state directory, and runs `poststop`. Best effort: each part is
+/// tried even if another fails, because this is also the cleanup of a failed create.
+pub(crate) fn destroy(dir: ContainerDir, record: &StateRecord, reap: bool) {
+    if let Some(init) = &record.init {
+        if let Some(pidfd) = PidFd::open(init) {
+            let _ = pidfd.signal(Signal::SIGKILL);
+            if reap {
+                let _ = nix::sys::wait::waitpid(init.pid(), None);
+            } else {
+                pidfd.wait_exit(FORCE_WAIT);
+            }
+        }
+    }
+    if let Ok(id) = ContainerId::parse(&record.id) {
+        match Cgroup::open(&record.cgroup_path, false, &id).and_then(|c| c.remove()) {
+            Ok(()) => {}
+            Err(e) => tracing::warn!("{e}"),
+        }
+    }
+    let poststop = record.hooks.as_ref().and_then(|h| h.poststop().clone());
+    let state = hook_state(record, Status::Stopped);
+    if let Err(e) = dir.remove() {
+        tracing::warn!("{e}");
+    }
+    if let (Some(list), Ok(state)) = (poststop, state) {
+        // poststop failures are logged, not fatal: the container is already gone.
+        if let Err(e) = hooks::run_hooks(hooks::HookPoint::Poststop, &list, state.as_bytes()) {
+            tracing::warn!("{e}");
+        }
+    }
+}
+
+fn thaw(record: &StateRecord) {
+    let relative = record.cgroup_path.strip_prefix("/").unwrap_or(&record.cgroup_path);
+    let v1 = std::path::Path::new("/sys/fs/cgroup/freezer").join(relative).join("freezer.state");
+    let _ = std::fs::write(v1, "THAWED");
+}

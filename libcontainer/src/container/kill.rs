@@ -1,0 +1,53 @@
+//! `kill`: a signal to the init, or with `--all` (or no private PID namespace) to every
+//! process of the container's cgroup.
+
+use nix::sys::signal::Signal;
+
+use super::status::status_of;
+use crate::cgroups::Cgroup;
+use crate::id::ContainerId;
+use crate::process::pidfd::PidFd;
+use crate::process::ProcessIdentity;
+use crate::signal::parse_signal;
+use crate::state::{StateRecord, StateStore, Status};
+use crate::{Error, Result};
+
+pub fn kill(store: &StateStore, id: &str, signal: &str, all: bool) -> Result<()> {
+    let id = ContainerId::parse(id)?;
+    let signal = parse_signal(signal)?;
+    let dir = store.open(&id)?;
+    let record = dir.load()?;
+    let status = status_of(&record, &dir.fifo_path());
+    if matches!(status, Status::Stopped) {
+        // runc: with --all, a container that is already gone is not an error.
+        return if all { Ok(()) } else { Err(Error::NotRunning) };
+    }
+    if all || !record.private_pid_ns {
+        signal_all(&record, &id, signal)
+    } else {
+        signal_init(&record, signal)
+    }
+}
+
+pub(crate) fn signal_init(record: &StateRecord, signal: Signal) -> Result<()> {
+    let pidfd = record.init.as_ref().and_then(PidFd::open).ok_or(Error::NotRunning)?;
+    pidfd.signal(signal).map_err(|e| match e.raw_os_error() {
+        Some(libc::ESRCH) => Error::NotRunning,
+        _ => Error::sys(format!("signal {signal}"))(e),
+    })
+}
+
+/// Signals every process of the cgroup. The init goes first so that a SIGKILL takes
+/// down a PID namespace in one step.
+pub(crate) fn signal_all(record: &StateRecord, id: &ContainerId, signal: Signal) -> Result<()> {
+    let _ = signal_init(record, signal);
+    let cgroup = Cgroup::open(&record.cgroup_path, false, id)?;
+    for pid in cgroup.pids().unwrap_or_default() {
+        if let Some(process) = ProcessIdentity::of(pid) {
+            if let Some(pidfd) = PidFd::open(&process) {
+                let _ = pidfd.signal(signal);
+            }
+        }
+    }
+    Ok(())
+}

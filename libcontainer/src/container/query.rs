@@ -1,0 +1,79 @@
+//! `state` and `list`: what callers read about containers, as runc prints it.
+
+use std::collections::HashMap;
+use std::os::unix::fs::MetadataExt;
+use std::path::PathBuf;
+
+use serde::Serialize;
+
+use super::status::status_of;
+use crate::id::ContainerId;
+use crate::state::{StateRecord, StateStore, Status};
+use crate::Result;
+
+/// The OCI state of a container, plus runc's `owner`.
+#[derive(Debug, Clone, Serialize)]
+#[serde(rename_all = "camelCase")]
+pub struct ContainerState {
+    pub oci_version: String,
+    pub id: String,
+    pub pid: i32,
+    pub status: Status,
+    pub bundle: PathBuf,
+    pub rootfs: PathBuf,
+    /// RFC 3339 with nanoseconds, as Go's time.Time marshals.
+    pub created: String,
+    pub owner: String,
+    #[serde(skip_serializing_if = "HashMap::is_empty")]
+    pub annotations: HashMap<String, String>,
+}
+
+impl ContainerState {
+    pub(crate) fn from_record(record: &StateRecord, status: Status) -> Self {
+        let pid = match status {
+            Status::Stopped => 0,
+            _ => record.init.map(|i| i.pid).unwrap_or(0),
+        };
+        Self {
+            oci_version: record.oci_version.clone(),
+            id: record.id.clone(),
+            pid,
+            status,
+            bundle: record.bundle.clone(),
+            rootfs: record.rootfs.clone(),
+            created: record.created.to_rfc3339_opts(chrono::SecondsFormat::Nanos, true),
+            owner: String::new(),
+            annotations: record.annotations.clone(),
+        }
+    }
+}
+
+pub fn state(store: &StateStore, id: &str) -> Result<ContainerState> {
+    let id = ContainerId::parse(id)?;
+    let record = store.load(&id)?;
+    let status = status_of(&record, &store.fifo_path(&id));
+    let mut state = ContainerState::from_record(&record, status);
+    state.owner = owner_of(store, &id);
+    Ok(state)
+}
+
+/// Every container under the root; one that vanished while listing is skipped.
+pub fn list(store: &StateStore) -> Result<Vec<ContainerState>> {
+    let mut states = Vec::new();
+    for id in store.ids()? {
+        if let Ok(state) = state(store, id.as_str()) {
+            states.push(state);
+        }
+    }
+    Ok(states)
+}
+
+fn owner_of(store: &StateStore, id: &ContainerId) -> String {
+    let Ok(meta) = std::fs::metadata(store.root().join(id.as_str())) else {
+        return String::new();
+    };
+    match nix::unistd::User::from_uid(nix::unistd::Uid::from_raw(meta.uid())) {
+        Ok(Some(user)) => user.name,
+        _ => format!("#{}", meta.uid()),
+    }
+}

@@ -1,0 +1,76 @@
+//! `process.terminal`: a pty allocated inside the container, its master sent to the
+//! caller over `--console-socket`, its peer made the init's controlling terminal.
+
+use std::io::IoSlice;
+use std::os::fd::{AsRawFd, OwnedFd};
+use std::path::Path;
+
+use nix::fcntl::OFlag;
+use nix::mount::{mount, MsFlags};
+use nix::pty::{grantpt, posix_openpt, ptsname_r, unlockpt};
+use nix::sys::socket::{sendmsg, ControlMessage, MsgFlags};
+
+use super::error::{InitError, Step};
+
+nix::ioctl_write_ptr_bad!(set_window_size, libc::TIOCSWINSZ, libc::winsize);
+
+/// Must run after pivot_root, so that the pty comes from the container's devpts.
+pub fn setup(socket: &OwnedFd, size: Option<(u32, u32)>) -> Result<(), InitError> {
+    let master = posix_openpt(OFlag::O_RDWR | OFlag::O_NOCTTY | OFlag::O_CLOEXEC).step("open /dev/ptmx")?;
+    grantpt(&master).step("grantpt")?;
+    unlockpt(&master).step("unlockpt")?;
+    let peer_name = ptsname_r(&master).step("ptsname")?;
+    if let Some((height, width)) = size {
+        let ws = libc::winsize {
+            ws_row: height as u16,
+            ws_col: width as u16,
+            ws_xpixel: 0,
+            ws_ypixel: 0,
+        };
+        // SAFETY: TIOCSWINSZ reads one winsize from a pointer valid for the call.
+        unsafe { set_window_size(master.as_raw_fd(), &ws) }.step("set console size")?;
+    }
+    let peer = nix::fcntl::open(
+        Path::new(&peer_name),
+        OFlag::O_RDWR | OFlag::O_NOCTTY | OFlag::O_CLOEXEC,
+        nix::sys::stat::Mode::empty(),
+    )
+    .step(format!("open {peer_name}"))?;
+
+    // The receivers (go-runc, conmon) want exactly one message with one fd and a short
+    // non-empty payload; runc sends the master's name.
+    let fds = [master.as_raw_fd()];
+    let payload = b"/dev/ptmx";
+    sendmsg::<()>(
+        socket.as_raw_fd(),
+        &[IoSlice::new(payload)],
+        &[ControlMessage::ScmRights(&fds)],
+        MsgFlags::empty(),
+        None,
+    )
+    .step("send console master over --console-socket")?;
+    drop(master);
+
+    nix::unistd::setsid().step("setsid")?;
+    // SAFETY: TIOCSCTTY takes an integer argument, no memory.
+    if unsafe { libc::ioctl(peer, libc::TIOCSCTTY, 0) } < 0 {
+        return Err(nix::errno::Errno::last()).step("make the console the controlling terminal");
+    }
+    for fd in 0..3 {
+        nix::unistd::dup2(peer, fd).step("dup console onto stdio")?;
+    }
+    let console = Path::new("/dev/console");
+    if !console.exists() {
+        std::fs::File::create(console).map_err(|source| InitError::Path {
+            step: "create",
+            path: console.to_owned(),
+            source,
+        })?;
+    }
+    mount(Some(Path::new(&peer_name)), console, None::<&str>, MsFlags::MS_BIND, None::<&str>)
+        .step("bind mount the console on /dev/console")?;
+    if peer > 2 {
+        let _ = nix::unistd::close(peer);
+    }
+    Ok(())
+}

@@ -1,0 +1,106 @@
+//! Who the container process is: rlimits, user and groups, capabilities, umask,
+//! no_new_privs. Order matters and is explained where it does.
+
+use std::collections::HashSet;
+
+use caps::{CapSet, Capability as Cap};
+use nix::sys::resource::{setrlimit, Resource};
+use nix::unistd::{setgroups, setresgid, setresuid, Gid, Uid};
+use oci_spec::runtime::{Capabilities, LinuxCapabilities, PosixRlimit, PosixRlimitType, User};
+
+use super::error::{InitError, Step};
+
+pub fn set_rlimits(rlimits: &[PosixRlimit]) -> Result<(), InitError> {
+    for limit in rlimits {
+        let resource = resource_of(limit.typ());
+        setrlimit(resource, limit.soft(), limit.hard())
+            .step(format!("setrlimit {:?} soft {} hard {}", limit.typ(), limit.soft(), limit.hard()))?;
+    }
+    Ok(())
+}
+
+fn resource_of(typ: PosixRlimitType) -> Resource {
+    match typ {
+        PosixRlimitType::RlimitCpu => Resource::RLIMIT_CPU,
+        PosixRlimitType::RlimitFsize => Resource::RLIMIT_FSIZE,
+        PosixRlimitType::RlimitData => Resource::RLIMIT_DATA,
+        PosixRlimitType::RlimitStack => Resource::RLIMIT_STACK,
+        PosixRlimitType::RlimitCore => Resource::RLIMIT_CORE,
+        PosixRlimitType::RlimitRss => Resource::RLIMIT_RSS,
+        PosixRlimitType::RlimitNproc => Resource::RLIMIT_NPROC,
+        PosixRlimitType::RlimitNofile => Resource::RLIMIT_NOFILE,
+        PosixRlimitType::RlimitMemlock => Resource::RLIMIT_MEMLOCK,
+        PosixRlimitType::RlimitAs => Resource::RLIMIT_AS,
+        PosixRlimitType::RlimitLocks => Resource::RLIMIT_LOCKS,
+        PosixRlimitType::RlimitSigpending => Resource::RLIMIT_SIGPENDING,
+        PosixRlimitType::RlimitMsgqueue => Resource::RLIMIT_MSGQUEUE,
+        PosixRlimitType::RlimitNice => Resource::RLIMIT_NICE,
+        PosixRlimitType::RlimitRtprio => Resource::RLIMIT_RTPRIO,
+        PosixRlimitType::RlimitRttime => Resource::RLIMIT_RTTIME,
+    }
+}
+
+fn to_caps(set: &Option<Capabilities>) -> Result<HashSet<Cap>, InitError> {
+    set.iter()
+        .flatten()
+        .map(|c| {
+            format!("CAP_{c}")
+                .parse::<Cap>()
+                .map_err(|_| InitError::Other(format!("process.capabilities: unknown capability {c}")))
+        })
+        .collect()
+}
+
+/// Drops the bounding set first, while truman's init still has CAP_SETPCAP; changes
+/// uid and gid with PR_SET_KEEPCAPS so that the permitted set survives the switch;
+/// then sets the other sets exactly.
+pub fn set_user_and_capabilities(user: &User, capabilities: Option<&LinuxCapabilities>) -> Result<(), InitError> {
+    if let Some(c) = capabilities {
+        let bounding = to_caps(c.bounding())?;
+        for cap in caps::all() {
+            if !bounding.contains(&cap) && caps::has_cap(None, CapSet::Bounding, cap).unwrap_or(false) {
+                caps::drop(None, CapSet::Bounding, cap)?;
+            }
+        }
+    }
+    nix::sys::prctl::set_keepcaps(true).step("prctl PR_SET_KEEPCAPS")?;
+    let gids: Vec<Gid> = user
+        .additional_gids()
+        .iter()
+        .flatten()
+        .copied()
+        .map(Gid::from_raw)
+        .collect();
+    setgroups(&gids).step("setgroups")?;
+    let gid = Gid::from_raw(user.gid());
+    setresgid(gid, gid, gid).step(format!("setresgid {}", user.gid()))?;
+    let uid = Uid::from_raw(user.uid());
+    setresuid(uid, uid, uid).step(format!("setresuid {}", user.uid()))?;
+    nix::sys::prctl::set_keepcaps(false).step("prctl PR_SET_KEEPCAPS")?;
+    if let Some(c) = capabilities {
+        // capset demands effective ⊆ permitted at every step: shrink effective first.
+        caps::set(None, CapSet::Inheritable, &to_caps(c.inheritable())?)?;
+        caps::set(None, CapSet::Effective, &to_caps(c.effective())?)?;
+        caps::set(None, CapSet::Permitted, &to_caps(c.permitted())?)?;
+        caps::clear(None, CapSet::Ambient)?;
+        for cap in to_caps(c.ambient())? {
+            caps::raise(None, CapSet::Ambient, cap)?;
+        }
+    }
+    if let Some(mask) = user.umask() {
+        nix::sys::stat::umask(nix::sys::stat::Mode::from_bits_truncate(mask));
+    }
+    Ok(())
+}
+
+pub fn set_oom_score_adj(value: i32) -> Result<(), InitError> {
+    std::fs::write("/proc/self/oom_score_adj", value.to_string()).map_err(|source| InitError::Path {
+        step: "write oomScoreAdj to",
+        path: "/proc/self/oom_score_adj".into(),
+        source,
+    })
+}
+
+pub fn set_no_new_privs() -> Result<(), InitError> {
+    nix::sys::prctl::set_no_new_privs().step("prctl PR_SET_NO_NEW_PRIVS")
+}

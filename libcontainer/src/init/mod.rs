@@ -1,0 +1,226 @@
+//! What runs inside the new namespaces, in order: join namespaces, hostname, rootfs
+//! and mounts, devices, hooks, pivot_root, console, sysctl, masked and read-only paths,
+//! rlimits, user and capabilities; then tell truman it is ready, wait for `start`,
+//! and exec.
+//!
+//! This runs in the child of a `clone3` from truman, on a copy of truman's memory: it
+//! gets everything it needs in the [`InitPlan`] built before the clone, and reports
+//! back only through the sync channel.
+
+mod console;
+mod credentials;
+mod devices;
+mod error;
+mod exec;
+mod mount_options;
+mod mounts;
+mod paths;
+mod rootfs;
+mod rootfs_dir;
+pub(crate) mod sync;
+
+use std::os::fd::{OwnedFd, RawFd};
+use std::path::{Path, PathBuf};
+
+use nix::sched::{setns, CloneFlags};
+use nix::unistd::{setresgid, setresuid, Gid, Uid};
+use oci_spec::runtime::LinuxNamespaceType;
+
+pub use error::InitError;
+use error::Step;
+use sync::{FromInit, ToInit};
+
+use crate::process::channel::Channel;
+use crate::spec::Bundle;
+
+/// Everything the init needs, decided by truman before the clone.
+pub(crate) struct InitPlan<'a> {
+    pub bundle: &'a Bundle,
+    pub channel: Channel,
+    /// Read end of the exec fifo; `start` writes one byte into it.
+    pub fifo: OwnedFd,
+    /// The connected `--console-socket`, when `process.terminal` is set.
+    pub console: Option<OwnedFd>,
+    /// truman's descriptors the init must not keep (the container lock).
+    pub close_first: Vec<RawFd>,
+    pub preserve_fds: u32,
+    pub no_pivot: bool,
+    /// A user namespace was created by the clone itself.
+    pub new_userns: bool,
+    /// Namespaces to join by path from inside the init (all but pid and time, which
+    /// truman joins before the clone because they only apply to children).
+    pub join: Vec<(LinuxNamespaceType, PathBuf)>,
+    pub private_cgroupns: bool,
+    pub cgroup_path: PathBuf,
+}
+
+/// The init's entry point: never returns. Setup errors go to truman as text.
+pub(crate) fn run(plan: InitPlan<'_>) -> ! {
+    for fd in &plan.close_first {
+        let _ = nix::unistd::close(*fd);
+    }
+    let channel = &plan.channel;
+    let error = match setup(&plan) {
+        Ok(ready) => match finish(ready, &plan) {
+            Ok(never) => match never {},
+            Err(e) => e,
+        },
+        Err(e) => e,
+    };
+    let _ = channel.send(&FromInit::Failed {
+        error: error.to_string(),
+    });
+    // SAFETY: _exit ends this process at once, without running truman's atexit or
+    // destructors, which belong to the parent's copy of this memory.
+    unsafe { libc::_exit(1) }
+}
+
+/// What `setup` leaves for the last steps.
+struct Ready {
+    program: exec::Program,
+    state_for_hooks: String,
+}
+
+fn setup(plan: &InitPlan<'_>) -> Result<Ready, InitError> {
+    let spec = &plan.bundle.spec;
+    let process = spec.process().as_ref().ok_or_else(|| InitError::Other("process: required".into()))?;
+    let linux = spec.linux().clone().unwrap_or_default();
+
+    match plan.channel.recv::<ToInit>().map_err(InitError::Sync)? {
+        Some(ToInit::Go) => {}
+        other => return Err(InitError::Other(format!("sync: expected Go, got {other:?}"))),
+    }
+    if plan.new_userns {
+        // Become root of the new user namespace, now that truman wrote the id maps.
+        setresgid(Gid::from_raw(0), Gid::from_raw(0), Gid::from_raw(0)).step("setresgid 0 in user namespace")?;
+        setresuid(Uid::from_raw(0), Uid::from_raw(0), Uid::from_raw(0)).step("setresuid 0 in user namespace")?;
+    }
+    join_namespaces(&plan.join)?;
+    let namespaces = linux.namespaces().clone().unwrap_or_default();
+    let has_ns = |t| namespaces.iter().any(|n| n.typ() == t);
+    if has_ns(LinuxNamespaceType::Uts) {
+        if let Some(hostname) = spec.hostname() {
+            nix::unistd::sethostname(hostname).step("sethostname")?;
+        }
+        if let Some(domainname) = spec.domainname() {
+            set_domainname(domainname)?;
+        }
+    }
+
+    let in_userns = plan.new_userns || plan.join.iter().any(|(t, _)| *t == LinuxNamespaceType::User);
+    let rootfs_path = &plan.bundle.rootfs;
+    let propagation = linux.rootfs_propagation().as_deref();
+    {
+        let _span = tracing::debug_span!("rootfs").entered();
+        rootfs::prepare(rootfs_path, propagation)?;
+        let rootfs = rootfs_dir::RootfsDir::open(rootfs_path)?;
+        let ctx = mounts::MountContext {
+            bundle: &plan.bundle.dir,
+            rootfs: &rootfs,
+            private_cgroupns: has_ns(LinuxNamespaceType::Cgroup),
+            in_userns,
+            cgroup_path: &plan.cgroup_path,
+        };
+        let spec_mounts = spec.mounts().clone().unwrap_or_default();
+        mounts::mount_all(&spec_mounts, &ctx)?;
+        let dev_is_bind = spec_mounts.iter().any(|m| {
+            m.destination() == Path::new("/dev") && m.typ().as_deref() == Some("bind")
+        });
+        if !dev_is_bind {
+            devices::create_devices(&rootfs, linux.devices().as_deref().unwrap_or_default(), in_userns)?;
+            devices::create_dev_symlinks(&rootfs)?;
+        }
+    }
+
+    // prestart and createRuntime run in truman, in the runtime's namespaces.
+    plan.channel.send(&FromInit::RunHooks).map_err(InitError::Sync)?;
+    let state_for_hooks = match plan.channel.recv::<ToInit>().map_err(InitError::Sync)? {
+        Some(ToInit::HooksDone { state }) => state,
+        other => return Err(InitError::Other(format!("sync: expected HooksDone, got {other:?}"))),
+    };
+    if let Some(list) = spec.hooks().as_ref().and_then(|h| h.create_container().clone()) {
+        hooks::run_hooks(hooks::HookPoint::CreateContainer, &list, state_for_hooks.as_bytes())?;
+    }
+
+    rootfs::enter(rootfs_path, plan.no_pivot, propagation)?;
+    if process.terminal().unwrap_or(false) {
+        let socket = plan
+            .console
+            .as_ref()
+            .ok_or_else(|| InitError::Other("process.terminal is true but no --console-socket was given".into()))?;
+        let size = process.console_size().as_ref().map(|b| (b.height() as u32, b.width() as u32));
+        console::setup(socket, size)?;
+    }
+    for (key, value) in linux.sysctl().clone().unwrap_or_default() {
+        let path = PathBuf::from("/proc/sys").join(key.replace('.', "/"));
+        std::fs::write(&path, value).map_err(|source| InitError::Path {
+            step: "write sysctl",
+            path,
+            source,
+        })?;
+    }
+    for path in linux.masked_paths().iter().flatten() {
+        paths::mask(Path::new(path))?;
+    }
+    for path in linux.readonly_paths().iter().flatten() {
+        paths::make_readonly(Path::new(path))?;
+    }
+    if spec.root().as_ref().and_then(|r| r.readonly()).unwrap_or(false) {
+        rootfs::make_readonly()?;
+    }
+
+    if let Some(adj) = process.oom_score_adj() {
+        credentials::set_oom_score_adj(adj)?;
+    }
+    credentials::set_rlimits(process.rlimits().as_deref().unwrap_or_default())?;
+    credentials::set_user_and_capabilities(process.user(), process.capabilities().as_ref())?;
+    let cwd = process.cwd();
+    nix::unistd::chdir(cwd).step(format!("chdir to cwd {}", cwd.display()))?;
+    let env = process.env().clone().unwrap_or_default();
+    let program = exec::Program::resolve(process.args().as_deref().unwrap_or_default(), &env)?;
+    if process.no_new_privileges().unwrap_or(false) {
+        credentials::set_no_new_privs()?;
+    }
+    Ok(Ready {
+        program,
+        state_for_hooks,
+    })
+}
+
+enum Never {}
+
+fn finish(ready: Ready, plan: &InitPlan<'_>) -> Result<Never, InitError> {
+    plan.channel.send(&FromInit::Ready).map_err(InitError::Sync)?;
+    let fifo = plan.fifo.try_clone().map_err(|e| InitError::Other(format!("dup exec fifo: {e}")))?;
+    exec::wait_for_start(fifo)?;
+    if let Some(list) = plan.bundle.spec.hooks().as_ref().and_then(|h| h.start_container().clone()) {
+        hooks::run_hooks(hooks::HookPoint::StartContainer, &list, ready.state_for_hooks.as_bytes())?;
+    }
+    Err(ready.program.exec(plan.preserve_fds))
+}
+
+fn join_namespaces(join: &[(LinuxNamespaceType, PathBuf)]) -> Result<(), InitError> {
+    // The user namespace first: it decides what the others may be joined with.
+    let mut ordered: Vec<_> = join.iter().collect();
+    ordered.sort_by_key(|(t, _)| *t != LinuxNamespaceType::User);
+    for (typ, path) in ordered {
+        let file = std::fs::File::open(path).map_err(|source| InitError::Path {
+            step: "open namespace",
+            path: path.clone(),
+            source,
+        })?;
+        setns(&file, CloneFlags::from_bits_truncate(*typ as i32))
+            .step(format!("join {typ} namespace {}", path.display()))?;
+    }
+    Ok(())
+}
+
+fn set_domainname(name: &str) -> Result<(), InitError> {
+    // SAFETY: the pointer and length describe `name`'s bytes, valid for the call.
+    let ret = unsafe { libc::setdomainname(name.as_ptr().cast(), name.len()) };
+    if ret < 0 {
+        return Err(nix::errno::Errno::last()).step("setdomainname");
+    }
+    Ok(())
+}
+

@@ -1,0 +1,257 @@
+//! The spec's `mounts`, each landing on a target resolved inside the rootfs.
+
+use std::path::{Path, PathBuf};
+
+use nix::mount::{mount, MsFlags};
+use oci_spec::runtime::Mount;
+
+use super::error::{InitError, Step};
+use super::mount_options::{self, MountOptions};
+use super::rootfs_dir::{RootfsDir, Target};
+
+/// What a mount needs to know of the container beyond the mount itself.
+pub struct MountContext<'a> {
+    pub bundle: &'a Path,
+    pub rootfs: &'a RootfsDir,
+    pub private_cgroupns: bool,
+    pub in_userns: bool,
+    pub cgroup_path: &'a Path,
+}
+
+pub fn mount_all(mounts: &[Mount], ctx: &MountContext<'_>) -> Result<(), InitError> {
+    for m in mounts {
+        let _span = tracing::debug_span!("mount", dest = %m.destination().display()).entered();
+        mount_one(m, ctx)?;
+    }
+    Ok(())
+}
+
+fn mount_one(m: &Mount, ctx: &MountContext<'_>) -> Result<(), InitError> {
+    let options = mount_options::parse(m.options().as_deref().unwrap_or_default());
+    let typ = m.typ().as_deref().unwrap_or("");
+    let dest = m.destination();
+    if typ == "bind" || options.is_bind() {
+        return bind_mount(m, &options, ctx);
+    }
+    if typ == "cgroup" {
+        return mount_cgroup(dest, &options, ctx);
+    }
+    let target = ctx.rootfs.dir(dest)?;
+    let source = m.source().as_deref().unwrap_or(Path::new(typ));
+    let data = options.data();
+    mount(
+        Some(source),
+        &target.proc_path(),
+        Some(typ),
+        options.flags,
+        data.as_deref(),
+    )
+    .step(format!("mount {typ} on {}", dest.display()))?;
+    propagate(&ctx.rootfs.mounted(dest)?, dest, &options)
+}
+
+fn bind_mount(m: &Mount, options: &MountOptions, ctx: &MountContext<'_>) -> Result<(), InitError> {
+    let dest = m.destination();
+    let source = m.source().as_deref().ok_or_else(|| {
+        InitError::Other(format!("mount {}: a bind mount needs a source", dest.display()))
+    })?;
+    let source = if source.is_absolute() {
+        source.to_owned()
+    } else {
+        ctx.bundle.join(source)
+    };
+    let meta = std::fs::metadata(&source).map_err(|e| InitError::Path {
+        step: "bind mount source",
+        path: source.clone(),
+        source: e,
+    })?;
+    let target = if meta.is_dir() {
+        ctx.rootfs.dir(dest)?
+    } else {
+        ctx.rootfs.file(dest)?
+    };
+    let what = format!("bind mount {} on {}", source.display(), dest.display());
+    let recursive = options.flags & MsFlags::MS_REC;
+    mount(
+        Some(&source),
+        &target.proc_path(),
+        None::<&str>,
+        MsFlags::MS_BIND | recursive,
+        None::<&str>,
+    )
+    .step(&what)?;
+    let target = ctx.rootfs.mounted(dest)?;
+    let extra = options.remount_flags();
+    if !extra.is_empty() {
+        // A bind mount ignores every flag but MS_REC on creation; ro, nosuid and friends
+        // take a remount. Flags the kernel locked on the source (in a user namespace)
+        // must be kept, or the remount fails with EPERM.
+        let locked = locked_flags(&target.proc_path());
+        mount(
+            None::<&str>,
+            &target.proc_path(),
+            None::<&str>,
+            MsFlags::MS_BIND | MsFlags::MS_REMOUNT | extra | locked,
+            None::<&str>,
+        )
+        .step(format!("remount {} with {:?}", dest.display(), extra))?;
+    }
+    propagate(&target, dest, options)
+}
+
+/// The flags of the mount at `path` that an unprivileged remount may not clear.
+pub fn locked_flags(path: &Path) -> MsFlags {
+    use nix::sys::statvfs::{statvfs, FsFlags};
+    let Ok(stat) = statvfs(path) else {
+        return MsFlags::empty();
+    };
+    let f = stat.flags();
+    let mut flags = MsFlags::empty();
+    for (fs, ms) in [
+        (FsFlags::ST_NOSUID, MsFlags::MS_NOSUID),
+        (FsFlags::ST_NODEV, MsFlags::MS_NODEV),
+        (FsFlags::ST_NOEXEC, MsFlags::MS_NOEXEC),
+        (FsFlags::ST_RDONLY, MsFlags::MS_RDONLY),
+        (FsFlags::ST_NOATIME, MsFlags::MS_NOATIME),
+        (FsFlags::ST_NODIRATIME, MsFlags::MS_NODIRATIME),
+        (FsFlags::ST_RELATIME, MsFlags::MS_RELATIME),
+    ] {
+        if f.contains(fs) {
+            flags |= ms;
+        }
+    }
+    flags
+}
+
+fn propagate(target: &Target, dest: &Path, options: &MountOptions) -> Result<(), InitError> {
+    for flag in &options.propagation {
+        mount(None::<&str>, &target.proc_path(), None::<&str>, *flag, None::<&str>)
+            .step(format!("set propagation of {}", dest.display()))?;
+    }
+    Ok(())
+}
+
+/// A v1 hierarchy of the host, as `/proc/self/mountinfo` names it.
+struct Hierarchy {
+    /// The directory name under the cgroup root (`memory`, `cpu,cpuacct`, `systemd`).
+    name: String,
+    /// Mount options that select the hierarchy (`memory`, `none,name=systemd`).
+    options: String,
+    host_mount: PathBuf,
+}
+
+/// `/sys/fs/cgroup` in the container. On a cgroup v2 host that is a cgroup2 mount; on
+/// a v1 or hybrid host, a tmpfs holding one mount per host hierarchy, each showing the
+/// container's own cgroup as its root.
+fn mount_cgroup(dest: &Path, options: &MountOptions, ctx: &MountContext<'_>) -> Result<(), InitError> {
+    let target = ctx.rootfs.dir(dest)?;
+    let flags = options.flags - MsFlags::MS_RDONLY;
+    if crate::cgroups::is_unified() {
+        if ctx.private_cgroupns {
+            return mount(Some("cgroup2"), &target.proc_path(), Some("cgroup2"), options.flags, None::<&str>)
+                .step(format!("mount cgroup2 on {}", dest.display()));
+        }
+        return bind_host_cgroup(Path::new("/sys/fs/cgroup"), &target, dest, options, ctx);
+    }
+    mount(
+        Some("tmpfs"),
+        &target.proc_path(),
+        Some("tmpfs"),
+        MsFlags::MS_NOSUID | MsFlags::MS_NODEV | MsFlags::MS_NOEXEC,
+        Some("mode=755"),
+    )
+    .step(format!("mount tmpfs on {}", dest.display()))?;
+    let target = ctx.rootfs.mounted(dest)?;
+    for h in host_hierarchies() {
+        let sub = dest.join(&h.name);
+        let sub_target = ctx.rootfs.dir(&sub)?;
+        if ctx.private_cgroupns && !ctx.in_userns {
+            let (fstype, data) = if h.options.is_empty() {
+                ("cgroup2", None)
+            } else {
+                ("cgroup", Some(h.options.as_str()))
+            };
+            mount(Some("cgroup"), &sub_target.proc_path(), Some(fstype), flags | (options.flags & MsFlags::MS_RDONLY), data)
+                .step(format!("mount cgroup {} on {}", h.name, sub.display()))?;
+        } else {
+            bind_host_cgroup(&h.host_mount, &sub_target, &sub, options, ctx)?;
+        }
+    }
+    if options.flags.contains(MsFlags::MS_RDONLY) {
+        mount(
+            None::<&str>,
+            &target.proc_path(),
+            None::<&str>,
+            MsFlags::MS_REMOUNT | MsFlags::MS_RDONLY | MsFlags::MS_NOSUID | MsFlags::MS_NODEV | MsFlags::MS_NOEXEC,
+            Some("mode=755"),
+        )
+        .step(format!("remount {} read-only", dest.display()))?;
+    }
+    Ok(())
+}
+
+fn bind_host_cgroup(
+    host_mount: &Path,
+    target: &Target,
+    dest: &Path,
+    options: &MountOptions,
+    ctx: &MountContext<'_>,
+) -> Result<(), InitError> {
+    let relative = ctx.cgroup_path.strip_prefix("/").unwrap_or(ctx.cgroup_path);
+    let source = host_mount.join(relative);
+    mount(Some(&source), &target.proc_path(), None::<&str>, MsFlags::MS_BIND | MsFlags::MS_REC, None::<&str>)
+        .step(format!("bind mount {} on {}", source.display(), dest.display()))?;
+    let target = ctx.rootfs.mounted(dest)?;
+    let flags = options.flags - (MsFlags::MS_BIND | MsFlags::MS_REC);
+    mount(
+        None::<&str>,
+        &target.proc_path(),
+        None::<&str>,
+        MsFlags::MS_BIND | MsFlags::MS_REMOUNT | flags | locked_flags(&target.proc_path()),
+        None::<&str>,
+    )
+    .step(format!("remount {}", dest.display()))
+}
+
+fn host_hierarchies() -> Vec<Hierarchy> {
+    let Ok(mountinfo) = std::fs::read_to_string("/proc/self/mountinfo") else {
+        return Vec::new();
+    };
+    let mut found = Vec::new();
+    for line in mountinfo.lines() {
+        let Some((left, right)) = line.split_once(" - ") else {
+            continue;
+        };
+        let mut right = right.split(' ');
+        let (Some(fstype), _, Some(super_opts)) = (right.next(), right.next(), right.next()) else {
+            continue;
+        };
+        let Some(mount_point) = left.split(' ').nth(4) else {
+            continue;
+        };
+        let Some(name) = mount_point.strip_prefix("/sys/fs/cgroup/") else {
+            continue;
+        };
+        let options = match fstype {
+            "cgroup" => {
+                let subsystems: Vec<&str> = super_opts
+                    .split(',')
+                    .filter(|o| !matches!(*o, "rw" | "ro") && !o.starts_with("release_agent") && *o != "clone_children" && *o != "xattr")
+                    .collect();
+                let mut opts = subsystems.join(",");
+                if subsystems.iter().all(|s| s.starts_with("name=")) {
+                    opts = format!("none,{opts}");
+                }
+                opts
+            }
+            "cgroup2" => String::new(),
+            _ => continue,
+        };
+        found.push(Hierarchy {
+            name: name.to_owned(),
+            options,
+            host_mount: PathBuf::from(mount_point),
+        });
+    }
+    found
+}

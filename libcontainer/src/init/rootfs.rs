@@ -1,0 +1,78 @@
+//! Making the rootfs the container's `/`: propagation, the rootfs bind mount, and
+//! `pivot_root` (or `MS_MOVE` + `chroot` with `--no-pivot`).
+
+use std::path::Path;
+
+use nix::fcntl::{open, OFlag};
+use nix::mount::{mount, umount2, MntFlags, MsFlags};
+use nix::sys::stat::Mode;
+use nix::unistd::{chdir, chroot, fchdir, pivot_root};
+
+use super::error::{InitError, Step};
+use super::mount_options::propagation_flag;
+use super::mounts::locked_flags;
+
+/// Stops mount events from flowing back to the host, then makes the rootfs a mount
+/// point of its own (pivot_root needs one).
+pub fn prepare(rootfs: &Path, propagation: Option<&str>) -> Result<(), InitError> {
+    let flags = match propagation {
+        Some(name) => propagation_flag(name)
+            .ok_or_else(|| InitError::Other(format!("linux.rootfsPropagation: unknown value {name:?}")))?,
+        None => MsFlags::MS_SLAVE | MsFlags::MS_REC,
+    };
+    // Even with shared propagation asked for, the host's mounts must first stop being
+    // shared with us, or pivot_root refuses; the asked propagation is set after it.
+    let early = if flags.contains(MsFlags::MS_SHARED) {
+        MsFlags::MS_SLAVE | MsFlags::MS_REC
+    } else {
+        flags
+    };
+    mount(None::<&str>, "/", None::<&str>, early, None::<&str>).step("set propagation of /")?;
+    mount(
+        Some(rootfs),
+        rootfs,
+        None::<&str>,
+        MsFlags::MS_BIND | MsFlags::MS_REC,
+        None::<&str>,
+    )
+    .step(format!("bind mount rootfs {}", rootfs.display()))?;
+    Ok(())
+}
+
+/// Makes `rootfs` the root of this mount namespace and lets go of the host's tree.
+pub fn enter(rootfs: &Path, no_pivot: bool, propagation: Option<&str>) -> Result<(), InitError> {
+    if no_pivot {
+        chdir(rootfs).step(format!("chdir {}", rootfs.display()))?;
+        mount(Some(rootfs), "/", None::<&str>, MsFlags::MS_MOVE, None::<&str>).step("move rootfs onto /")?;
+        chroot(".").step("chroot")?;
+    } else {
+        let old_root = open("/", OFlag::O_DIRECTORY | OFlag::O_RDONLY | OFlag::O_CLOEXEC, Mode::empty())
+            .step("open /")?;
+        let new_root = open(rootfs, OFlag::O_DIRECTORY | OFlag::O_RDONLY | OFlag::O_CLOEXEC, Mode::empty())
+            .step(format!("open {}", rootfs.display()))?;
+        fchdir(new_root).step("chdir rootfs")?;
+        // pivot_root(".", ".") stacks the old root under the new one, so no directory
+        // for it has to exist in the image.
+        pivot_root(".", ".").step("pivot_root")?;
+        fchdir(old_root).step("chdir old root")?;
+        // The old root must not propagate its unmount back to the host.
+        mount(None::<&str>, ".", None::<&str>, MsFlags::MS_SLAVE | MsFlags::MS_REC, None::<&str>)
+            .step("make old root slave")?;
+        umount2(".", MntFlags::MNT_DETACH).step("unmount old root")?;
+        let _ = nix::unistd::close(old_root);
+        let _ = nix::unistd::close(new_root);
+    }
+    chdir("/").step("chdir /")?;
+    if let Some(flag) = propagation.and_then(propagation_flag) {
+        if flag.contains(MsFlags::MS_SHARED) {
+            mount(None::<&str>, "/", None::<&str>, flag, None::<&str>).step("set propagation of /")?;
+        }
+    }
+    Ok(())
+}
+
+/// `root.readonly`: remounts `/` read-only, keeping the flags the kernel locked.
+pub fn make_readonly() -> Result<(), InitError> {
+    let flags = MsFlags::MS_BIND | MsFlags::MS_REMOUNT | MsFlags::MS_RDONLY | locked_flags(Path::new("/"));
+    mount(None::<&str>, "/", None::<&str>, flags, None::<&str>).step("remount / read-only")
+}

@@ -1,0 +1,140 @@
+//! Paths inside the container's rootfs, resolved as if the rootfs were `/`: a symlink
+//! planted in the image (`/proc -> /etc` or `/x -> ../../../host`) can redirect a mount
+//! only to somewhere else inside the rootfs, never outside it.
+
+use std::fs::Permissions;
+use std::os::fd::{AsFd, AsRawFd};
+use std::os::unix::fs::PermissionsExt;
+use std::path::{Path, PathBuf};
+
+use pathrs::{flags::OpenFlags, Handle, InodeType, Root};
+
+use super::error::InitError;
+
+pub struct RootfsDir {
+    root: Root,
+    path: PathBuf,
+}
+
+/// An O_PATH handle on a place inside the rootfs, usable as a mount target through
+/// `/proc/self/fd/N`, which names exactly the resolved inode.
+pub struct Target {
+    handle: Handle,
+}
+
+impl Target {
+    pub fn proc_path(&self) -> PathBuf {
+        PathBuf::from(format!("/proc/self/fd/{}", self.handle.as_fd().as_raw_fd()))
+    }
+}
+
+impl RootfsDir {
+    pub fn open(path: &Path) -> Result<Self, InitError> {
+        let root = Root::open(path).map_err(|source| InitError::Resolve {
+            step: "open rootfs",
+            path: path.to_owned(),
+            source,
+        })?;
+        Ok(Self {
+            root,
+            path: path.to_owned(),
+        })
+    }
+
+    pub fn path(&self) -> &Path {
+        &self.path
+    }
+
+    fn err<'a>(step: &'static str, path: &'a Path) -> impl FnOnce(pathrs::error::Error) -> InitError + 'a {
+        move |source| InitError::Resolve {
+            step,
+            path: path.to_owned(),
+            source,
+        }
+    }
+
+    /// Resolves `dest`, creating it (and its parents) as a directory if missing.
+    pub fn dir(&self, dest: &Path) -> Result<Target, InitError> {
+        let handle = self
+            .root
+            .mkdir_all(dest, &Permissions::from_mode(0o755))
+            .map_err(Self::err("create mount point", dest))?;
+        Ok(Target { handle })
+    }
+
+    /// Resolves `dest`, creating it as an empty file (parents as directories) if missing.
+    pub fn file(&self, dest: &Path) -> Result<Target, InitError> {
+        if let Ok(handle) = self.root.resolve(dest) {
+            return Ok(Target { handle });
+        }
+        if let Some(parent) = dest.parent() {
+            self.root
+                .mkdir_all(parent, &Permissions::from_mode(0o755))
+                .map_err(Self::err("create mount point", dest))?;
+        }
+        self.root
+            .create_file(dest, OpenFlags::O_CLOEXEC, &Permissions::from_mode(0o644))
+            .map_err(Self::err("create mount point", dest))?;
+        let handle = self
+            .root
+            .resolve(dest)
+            .map_err(Self::err("resolve", dest))?;
+        Ok(Target { handle })
+    }
+
+    /// Resolves `dest` again after something was mounted on it: a handle taken before
+    /// the mount names the covered directory, and a remount through it fails.
+    pub fn mounted(&self, dest: &Path) -> Result<Target, InitError> {
+        let handle = self.root.resolve(dest).map_err(Self::err("resolve mount", dest))?;
+        Ok(Target { handle })
+    }
+
+    /// Resolves an existing path, or `None` if it does not exist.
+    pub fn existing(&self, dest: &Path) -> Option<Target> {
+        self.root.resolve(dest).ok().map(|handle| Target { handle })
+    }
+
+    /// Creates a symlink at `dest` unless something is already there.
+    pub fn symlink(&self, target: &str, dest: &Path) -> Result<(), InitError> {
+        if self.root.resolve_nofollow(dest).is_ok() {
+            return Ok(());
+        }
+        self.root
+            .create(dest, &InodeType::Symlink(PathBuf::from(target)))
+            .map_err(Self::err("create symlink", dest))
+    }
+
+    /// Removes whatever is at `dest` (a file or symlink), if anything.
+    pub fn remove_file(&self, dest: &Path) {
+        let _ = self.root.remove_file(dest);
+    }
+
+    pub fn mknod(&self, dest: &Path, kind: libc::mode_t, mode: u32, dev: u64) -> Result<(), InitError> {
+        let parent = dest.parent().unwrap_or(Path::new("/"));
+        let name = dest.file_name().unwrap_or_default();
+        let dir = self
+            .root
+            .mkdir_all(parent, &Permissions::from_mode(0o755))
+            .map_err(Self::err("create device directory", dest))?;
+        nix::sys::stat::mknodat(
+            Some(dir.as_fd().as_raw_fd()),
+            name,
+            nix::sys::stat::SFlag::from_bits_truncate(kind),
+            nix::sys::stat::Mode::from_bits_truncate(mode),
+            dev,
+        )
+        .map_err(|source| InitError::Path {
+            step: "mknod",
+            path: dest.to_owned(),
+            source: source.into(),
+        })
+    }
+
+    /// Opens `dest` inside the rootfs with `flags` and returns the file.
+    pub fn reopen(&self, target: &Target, flags: OpenFlags) -> Result<std::fs::File, InitError> {
+        target
+            .handle
+            .reopen(flags)
+            .map_err(Self::err("reopen", &self.path))
+    }
+}

@@ -1,0 +1,8 @@
+//! Processes: how truman names them, clones them and talks to them.
+
+pub mod channel;
+pub mod clone;
+mod identity;
+pub mod pidfd;
+
+pub use identity::ProcessIdentity;

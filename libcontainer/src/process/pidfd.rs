@@ -1,0 +1,58 @@
+//! pidfds: a handle on one process that a recycled PID cannot fool.
+
+use std::io;
+use std::os::fd::{AsFd, AsRawFd, FromRawFd, OwnedFd};
+use std::time::Duration;
+
+use nix::poll::{poll, PollFd, PollFlags, PollTimeout};
+use nix::sys::signal::Signal;
+
+use super::ProcessIdentity;
+
+pub struct PidFd(OwnedFd);
+
+impl PidFd {
+    /// Opens a pidfd on `process`, or `None` if that process is gone. The start time is
+    /// checked after the open: the pidfd then pins exactly the process we meant.
+    pub fn open(process: &ProcessIdentity) -> Option<Self> {
+        // SAFETY: pidfd_open takes a pid and flags and returns a new fd or -1.
+        let fd = unsafe { libc::syscall(libc::SYS_pidfd_open, process.pid, 0) };
+        if fd < 0 {
+            return None;
+        }
+        // SAFETY: the kernel just returned this fd to us; nothing else owns it.
+        let pidfd = PidFd(unsafe { OwnedFd::from_raw_fd(fd as i32) });
+        process.is_alive().then_some(pidfd)
+    }
+
+    pub fn signal(&self, signal: Signal) -> io::Result<()> {
+        // SAFETY: pidfd_send_signal with a null siginfo and no flags touches no memory.
+        let ret = unsafe {
+            libc::syscall(
+                libc::SYS_pidfd_send_signal,
+                self.0.as_raw_fd(),
+                signal as i32,
+                std::ptr::null::<libc::siginfo_t>(),
+                0,
+            )
+        };
+        if ret < 0 {
+            return Err(io::Error::last_os_error());
+        }
+        Ok(())
+    }
+
+    /// Waits until the process has exited, or the timeout passes. Returns whether it
+    /// exited. Works for any process, not only our children.
+    pub fn wait_exit(&self, timeout: Duration) -> bool {
+        let ms = timeout.as_millis().min(i32::MAX as u128) as i32;
+        let mut fds = [PollFd::new(self.0.as_fd(), PollFlags::POLLIN)];
+        loop {
+            match poll(&mut fds, PollTimeout::try_from(ms).unwrap_or(PollTimeout::MAX)) {
+                Err(nix::errno::Errno::EINTR) => continue,
+                Ok(n) => return n > 0,
+                Err(_) => return false,
+            }
+        }
+    }
+}

@@ -1,0 +1,9 @@
+//! Loading a bundle's `config.json` and checking it once, at the edge: what leaves this
+//! module is a [`Bundle`] whose spec later steps can trust.
+
+mod default;
+mod load;
+mod validate;
+
+pub use default::{default_spec, write_default};
+pub use load::{load_bundle, Bundle, SpecError};

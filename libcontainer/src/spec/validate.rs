@@ -1,0 +1,140 @@
+//! The checks a spec must pass before anything is created. Each failure names the
+//! field (as a JSON path) and why, so the user can find it in `config.json`.
+
+use std::collections::HashSet;
+
+use oci_spec::runtime::{LinuxNamespaceType, Spec};
+
+type Invalid = (String, String);
+
+fn invalid(field: &str, reason: impl Into<String>) -> Invalid {
+    (field.to_owned(), reason.into())
+}
+
+pub(super) fn validate(spec: &Spec) -> Result<(), Invalid> {
+    check_version(spec.version())?;
+    let process = spec
+        .process()
+        .as_ref()
+        .ok_or_else(|| invalid("process", "required"))?;
+    match process.args() {
+        Some(args) if !args.is_empty() => {}
+        _ => return Err(invalid("process.args", "must not be empty")),
+    }
+    if !process.cwd().is_absolute() {
+        return Err(invalid("process.cwd", "must be an absolute path"));
+    }
+    for (i, mount) in spec.mounts().iter().flatten().enumerate() {
+        if !mount.destination().is_absolute() {
+            return Err(invalid(
+                &format!("mounts[{i}].destination"),
+                format!("{:?} is not an absolute path", mount.destination()),
+            ));
+        }
+    }
+    if let Some(linux) = spec.linux() {
+        let mut seen = HashSet::new();
+        let namespaces = linux.namespaces().as_deref().unwrap_or_default();
+        for (i, ns) in namespaces.iter().enumerate() {
+            if !seen.insert(ns.typ()) {
+                return Err(invalid(
+                    &format!("linux.namespaces[{i}]"),
+                    format!("duplicate namespace type {}", ns.typ()),
+                ));
+            }
+            if let Some(path) = ns.path() {
+                if !path.is_absolute() {
+                    return Err(invalid(
+                        &format!("linux.namespaces[{i}].path"),
+                        "must be an absolute path",
+                    ));
+                }
+            }
+        }
+        let has_userns = seen.contains(&LinuxNamespaceType::User);
+        let maps = linux.uid_mappings().is_some() || linux.gid_mappings().is_some();
+        if maps && !has_userns {
+            return Err(invalid(
+                "linux.uidMappings",
+                "mappings need a user namespace in linux.namespaces",
+            ));
+        }
+        if has_userns && !maps {
+            let new_userns = namespaces
+                .iter()
+                .any(|ns| ns.typ() == LinuxNamespaceType::User && ns.path().is_none());
+            if new_userns {
+                return Err(invalid(
+                    "linux.uidMappings",
+                    "a new user namespace needs uidMappings and gidMappings",
+                ));
+            }
+        }
+        if linux.sysctl().is_some() && !seen.contains(&LinuxNamespaceType::Network) {
+            for key in linux.sysctl().iter().flat_map(|s| s.keys()) {
+                if key.starts_with("net.") {
+                    return Err(invalid(
+                        &format!("linux.sysctl.{key}"),
+                        "net sysctls need a network namespace",
+                    ));
+                }
+            }
+        }
+    }
+    if let Some(hooks) = spec.hooks() {
+        let points = [
+            ("prestart", hooks.prestart()),
+            ("createRuntime", hooks.create_runtime()),
+            ("createContainer", hooks.create_container()),
+            ("startContainer", hooks.start_container()),
+            ("poststart", hooks.poststart()),
+            ("poststop", hooks.poststop()),
+        ];
+        for (point, list) in points {
+            for (i, hook) in list.iter().flatten().enumerate() {
+                if !hook.path().is_absolute() {
+                    return Err(invalid(
+                        &format!("hooks.{point}[{i}].path"),
+                        "must be an absolute path",
+                    ));
+                }
+                if hook.timeout().is_some_and(|t| t <= 0) {
+                    return Err(invalid(
+                        &format!("hooks.{point}[{i}].timeout"),
+                        "must be greater than zero",
+                    ));
+                }
+            }
+        }
+    }
+    Ok(())
+}
+
+/// truman implements runtime-spec 1.x; a config written for another major version
+/// means something else and is refused rather than half-understood.
+fn check_version(version: &str) -> Result<(), Invalid> {
+    let mut parts = version.splitn(3, '.');
+    let major = parts.next().and_then(|m| m.parse::<u32>().ok());
+    let minor = parts.next().and_then(|m| m.parse::<u32>().ok());
+    match (major, minor) {
+        (Some(1), Some(_)) => Ok(()),
+        _ => Err(invalid(
+            "ociVersion",
+            format!("unsupported version {version:?}, truman supports 1.x"),
+        )),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::check_version;
+
+    #[test]
+    fn versions() {
+        assert!(check_version("1.0.0").is_ok());
+        assert!(check_version("1.2.1-dev").is_ok());
+        for bad in ["0.1.0", "2.0.0", "", "one"] {
+            assert!(check_version(bad).is_err(), "{bad}");
+        }
+    }
+}

@@ -1,0 +1,10 @@
+//! The state store under `--root`: one directory per container, holding its record
+//! (written atomically) and the start handoff fifo, serialised by a lock.
+
+mod record;
+mod status;
+mod store;
+
+pub use record::StateRecord;
+pub use status::Status;
+pub use store::{ContainerDir, StateStore, StoreError};

@@ -1,0 +1,41 @@
+//! What truman remembers of one container, in `<root>/<id>/state.json`.
+
+use std::collections::HashMap;
+use std::path::PathBuf;
+
+use chrono::{DateTime, Utc};
+use oci_spec::runtime::Hooks;
+use serde::{Deserialize, Serialize};
+
+use crate::process::ProcessIdentity;
+
+/// Everything needed to find and undo what a container owns, even after truman was
+/// killed half-way through `create`: the record is written before the cgroup or the
+/// init exist, and updated as each appears.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct StateRecord {
+    pub oci_version: String,
+    pub id: String,
+    pub bundle: PathBuf,
+    pub rootfs: PathBuf,
+    pub created: DateTime<Utc>,
+    #[serde(default, skip_serializing_if = "HashMap::is_empty")]
+    pub annotations: HashMap<String, String>,
+    /// The cgroup path as given to the cgroup manager (relative to each hierarchy root).
+    pub cgroup_path: PathBuf,
+    /// The `create` (or `run`) process while it is still setting the container up.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub creator: Option<ProcessIdentity>,
+    /// The container's init, once it exists.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub init: Option<ProcessIdentity>,
+    /// Whether the init has its own PID namespace: without one, stopping the container
+    /// means signalling every process of its cgroup, not only the init.
+    #[serde(default)]
+    pub private_pid_ns: bool,
+    /// The hooks that run after `create` returns (poststart, poststop), kept here because
+    /// the bundle may be gone by then.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub hooks: Option<Hooks>,
+}

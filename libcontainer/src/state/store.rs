@@ -1,0 +1,213 @@
+//! The directory tree under `--root`, and the lock that serialises the commands that
+//! change one container.
+
+use std::fs::{self, File, OpenOptions};
+use std::io::{self, Write};
+use std::os::fd::AsRawFd;
+use std::os::unix::fs::{DirBuilderExt, OpenOptionsExt};
+use std::path::{Path, PathBuf};
+
+use super::StateRecord;
+use crate::id::ContainerId;
+
+const STATE_FILE: &str = "state.json";
+const EXEC_FIFO: &str = "exec.fifo";
+
+#[derive(Debug, thiserror::Error)]
+pub enum StoreError {
+    // The wording of these two is runc's: containerd and podman match on it.
+    #[error("container does not exist")]
+    NotExist,
+    #[error("container with given ID already exists")]
+    Exists,
+    #[error("{op} {path}: {source}")]
+    Io {
+        op: &'static str,
+        path: PathBuf,
+        source: io::Error,
+    },
+    #[error("state file {path} is corrupt: {source}")]
+    Corrupt {
+        path: PathBuf,
+        source: serde_json::Error,
+    },
+}
+
+fn io_err<'a>(op: &'static str, path: &'a Path) -> impl FnOnce(io::Error) -> StoreError + 'a {
+    move |source| StoreError::Io {
+        op,
+        path: path.to_owned(),
+        source,
+    }
+}
+
+#[derive(Debug, Clone)]
+pub struct StateStore {
+    root: PathBuf,
+}
+
+/// One container's directory, held under an exclusive lock for as long as this value
+/// lives: two `delete`s, or a `kill` racing a `delete`, take turns.
+#[derive(Debug)]
+pub struct ContainerDir {
+    path: PathBuf,
+    // The lock is an flock on the directory itself, released when this fd closes.
+    lock: File,
+}
+
+impl StateStore {
+    pub fn new(root: impl Into<PathBuf>) -> Self {
+        Self { root: root.into() }
+    }
+
+    pub fn root(&self) -> &Path {
+        &self.root
+    }
+
+    fn dir_of(&self, id: &ContainerId) -> PathBuf {
+        self.root.join(id.as_str())
+    }
+
+    /// Makes the directory of a new container. The `mkdir` is the atomic claim on the
+    /// id: of two `create`s with one id, exactly one gets it.
+    pub fn create(&self, id: &ContainerId) -> Result<ContainerDir, StoreError> {
+        fs::DirBuilder::new()
+            .recursive(true)
+            .mode(0o711)
+            .create(&self.root)
+            .map_err(io_err("create state root", &self.root))?;
+        let path = self.dir_of(id);
+        match fs::DirBuilder::new().mode(0o711).create(&path) {
+            Ok(()) => {}
+            Err(e) if e.kind() == io::ErrorKind::AlreadyExists => return Err(StoreError::Exists),
+            Err(e) => return Err(io_err("create state directory", &path)(e)),
+        }
+        let lock = lock_dir(&path)?;
+        Ok(ContainerDir { path, lock })
+    }
+
+    /// Opens and locks an existing container's directory.
+    pub fn open(&self, id: &ContainerId) -> Result<ContainerDir, StoreError> {
+        let path = self.dir_of(id);
+        let lock = match lock_dir(&path) {
+            Err(StoreError::Io { source, .. }) if source.kind() == io::ErrorKind::NotFound => {
+                return Err(StoreError::NotExist)
+            }
+            other => other?,
+        };
+        // Whoever held the lock before us may have deleted the container.
+        if !path.exists() {
+            return Err(StoreError::NotExist);
+        }
+        Ok(ContainerDir { path, lock })
+    }
+
+    /// Reads a container's record without taking its lock: records are replaced by
+    /// rename, so a reader always sees a whole one.
+    pub fn load(&self, id: &ContainerId) -> Result<StateRecord, StoreError> {
+        load_record(&self.dir_of(id))
+    }
+
+    pub fn fifo_path(&self, id: &ContainerId) -> PathBuf {
+        self.dir_of(id).join(EXEC_FIFO)
+    }
+
+    /// The ids of every container directory under the root, sorted.
+    pub fn ids(&self) -> Result<Vec<ContainerId>, StoreError> {
+        let entries = match fs::read_dir(&self.root) {
+            Ok(entries) => entries,
+            Err(e) if e.kind() == io::ErrorKind::NotFound => return Ok(Vec::new()),
+            Err(e) => return Err(io_err("read state root", &self.root)(e)),
+        };
+        let mut ids: Vec<ContainerId> = entries
+            .filter_map(Result::ok)
+            .filter(|e| e.file_type().is_ok_and(|t| t.is_dir()))
+            .filter_map(|e| ContainerId::parse(e.file_name().to_str()?).ok())
+            .collect();
+        ids.sort();
+        Ok(ids)
+    }
+}
+
+impl ContainerDir {
+    pub fn path(&self) -> &Path {
+        &self.path
+    }
+
+    pub fn fifo_path(&self) -> PathBuf {
+        self.path.join(EXEC_FIFO)
+    }
+
+    /// True when the directory holds no record: a `create` died before writing one.
+    pub fn is_empty_claim(&self) -> bool {
+        !self.path.join(STATE_FILE).exists()
+    }
+
+    pub fn load(&self) -> Result<StateRecord, StoreError> {
+        load_record(&self.path)
+    }
+
+    /// Replaces the record atomically: temporary file, fsync, rename.
+    pub fn save(&self, record: &StateRecord) -> Result<(), StoreError> {
+        let path = self.path.join(STATE_FILE);
+        let tmp = self.path.join(".state.json.tmp");
+        let bytes = serde_json::to_vec(record).map_err(|source| StoreError::Corrupt {
+            path: path.clone(),
+            source,
+        })?;
+        let mut file = OpenOptions::new()
+            .write(true)
+            .create(true)
+            .truncate(true)
+            .mode(0o600)
+            .custom_flags(libc::O_CLOEXEC)
+            .open(&tmp)
+            .map_err(io_err("create", &tmp))?;
+        file.write_all(&bytes).map_err(io_err("write", &tmp))?;
+        file.sync_all().map_err(io_err("fsync", &tmp))?;
+        fs::rename(&tmp, &path).map_err(io_err("rename", &path))
+    }
+
+    /// Removes the directory and everything in it; the lock goes with it.
+    pub fn remove(self) -> Result<(), StoreError> {
+        match fs::remove_dir_all(&self.path) {
+            Ok(()) => Ok(()),
+            Err(e) if e.kind() == io::ErrorKind::NotFound => Ok(()),
+            Err(e) => Err(io_err("remove state directory", &self.path)(e)),
+        }
+    }
+
+    /// The raw fd of the lock, which a forked init must close so that it does not
+    /// hold the container's lock for its whole life.
+    pub fn lock_fd(&self) -> i32 {
+        self.lock.as_raw_fd()
+    }
+}
+
+fn lock_dir(path: &Path) -> Result<File, StoreError> {
+    let dir = OpenOptions::new()
+        .read(true)
+        .custom_flags(libc::O_DIRECTORY | libc::O_CLOEXEC)
+        .open(path)
+        .map_err(io_err("open state directory", path))?;
+    loop {
+        // SAFETY: flock on a descriptor we own; it touches no memory.
+        if unsafe { libc::flock(dir.as_raw_fd(), libc::LOCK_EX) } == 0 {
+            return Ok(dir);
+        }
+        let err = io::Error::last_os_error();
+        if err.kind() != io::ErrorKind::Interrupted {
+            return Err(io_err("lock state directory", path)(err));
+        }
+    }
+}
+
+fn load_record(dir: &Path) -> Result<StateRecord, StoreError> {
+    let path = dir.join(STATE_FILE);
+    let bytes = match fs::read(&path) {
+        Ok(bytes) => bytes,
+        Err(e) if e.kind() == io::ErrorKind::NotFound => return Err(StoreError::NotExist),
+        Err(e) => return Err(io_err("read", &path)(e)),
+    };
+    serde_json::from_slice(&bytes).map_err(|source| StoreError::Corrupt { path, source })
+}

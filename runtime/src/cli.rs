@@ -1,0 +1,122 @@
+//! The command line, flag for flag as runc takes it, so that containerd, podman and
+//! docker drive truman unchanged.
+
+use std::path::PathBuf;
+
+use clap::{Args, Parser, Subcommand};
+
+use crate::logging::LogFormat;
+
+#[derive(Debug, Parser)]
+#[command(
+    name = "truman",
+    about = "An OCI container runtime",
+    version = concat!(env!("CARGO_PKG_VERSION"), "\nspec: 1.2.1"),
+    disable_help_subcommand = true
+)]
+pub struct Cli {
+    /// Directory for the containers' state (default /run/truman, or
+    /// $XDG_RUNTIME_DIR/truman when not real root).
+    #[arg(long, global = true)]
+    pub root: Option<PathBuf>,
+    /// Log file (default: stderr).
+    #[arg(long, global = true)]
+    pub log: Option<PathBuf>,
+    #[arg(long, global = true, value_enum, default_value = "text")]
+    pub log_format: LogFormat,
+    /// Log debug messages, with the time each step took.
+    #[arg(long, global = true)]
+    pub debug: bool,
+    /// Manage cgroups through systemd (cgroupsPath is slice:prefix:name).
+    #[arg(long, global = true)]
+    pub systemd_cgroup: bool,
+    /// Rootless mode: true, false or auto.
+    #[arg(long, global = true, num_args = 0..=1, default_missing_value = "true")]
+    pub rootless: Option<String>,
+    /// Accepted for compatibility; criu is looked up in PATH.
+    #[arg(long, global = true, hide = true)]
+    pub criu: Option<PathBuf>,
+    #[command(subcommand)]
+    pub command: Command,
+}
+
+#[derive(Debug, Subcommand)]
+pub enum Command {
+    /// Create a container whose process waits for `start`.
+    Create(CreateArgs),
+    /// Start a created container's process.
+    Start { id: String },
+    /// Print a container's state as JSON.
+    State { id: String },
+    /// Send a signal to a container's init (default SIGTERM).
+    Kill {
+        /// Signal every process of the container.
+        #[arg(short, long)]
+        all: bool,
+        id: String,
+        #[arg(default_value = "SIGTERM", allow_hyphen_values = true)]
+        signal: String,
+    },
+    /// Delete a container and everything it owns.
+    Delete {
+        /// Kill the container first if it is running.
+        #[arg(short, long)]
+        force: bool,
+        id: String,
+    },
+    /// Create and start a container.
+    Run(RunArgs),
+    /// List containers.
+    List {
+        #[arg(short, long, default_value = "table")]
+        format: ListFormat,
+        /// Print only the ids.
+        #[arg(short, long)]
+        quiet: bool,
+    },
+    /// Write a default config.json.
+    Spec {
+        #[arg(short, long, default_value = ".")]
+        bundle: PathBuf,
+        // `spec --rootless` is the global --rootless flag, given after the command.
+    },
+}
+
+#[derive(Debug, Clone, Copy, clap::ValueEnum)]
+pub enum ListFormat {
+    Table,
+    Json,
+}
+
+#[derive(Debug, Args)]
+pub struct CreateArgs {
+    #[arg(short, long, default_value = ".")]
+    pub bundle: PathBuf,
+    #[arg(long)]
+    pub pid_file: Option<PathBuf>,
+    #[arg(long)]
+    pub console_socket: Option<PathBuf>,
+    /// Accepted for compatibility (runc >= 1.2); not used.
+    #[arg(long, hide = true)]
+    pub pidfd_socket: Option<PathBuf>,
+    #[arg(long)]
+    pub no_pivot: bool,
+    #[arg(long)]
+    pub no_new_keyring: bool,
+    #[arg(long, default_value_t = 0)]
+    pub preserve_fds: u32,
+    pub id: String,
+}
+
+#[derive(Debug, Args)]
+pub struct RunArgs {
+    #[command(flatten)]
+    pub create: CreateArgs,
+    #[arg(short, long)]
+    pub detach: bool,
+    /// Keep the container's state after it exits.
+    #[arg(long)]
+    pub keep: bool,
+    #[arg(long)]
+    pub no_subreaper: bool,
+}
