@@ -49,9 +49,16 @@ pub enum Forked {
 /// The caller must be single-threaded: the child holds a copy of only the calling
 /// thread, so any lock another thread held would stay locked forever.
 pub fn clone3(clone_flags: u64, cgroup: Option<BorrowedFd<'_>>) -> io::Result<Forked> {
+    // With CLONE_PARENT the kernel gives the child truman's own exit signal (SIGCHLD
+    // for its caller) and refuses an explicit one.
+    let exit_signal = if clone_flags & flags::CLONE_PARENT != 0 {
+        0
+    } else {
+        libc::SIGCHLD as u64
+    };
     let mut args = CloneArgs {
         flags: clone_flags,
-        exit_signal: libc::SIGCHLD as u64,
+        exit_signal,
         ..Default::default()
     };
     if let Some(fd) = cgroup {
