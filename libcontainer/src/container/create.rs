@@ -188,7 +188,6 @@ fn build(
                 no_pivot: options.no_pivot,
                 new_userns,
                 join,
-                private_cgroupns: namespaces.iter().any(|n| n.typ() == LinuxNamespaceType::Cgroup),
                 cgroup_path: record.cgroup_path.clone(),
             })
         }

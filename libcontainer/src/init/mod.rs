@@ -50,7 +50,6 @@ pub(crate) struct InitPlan<'a> {
     /// Namespaces to join by path from inside the init (all but pid and time, which
     /// truman joins before the clone because they only apply to children).
     pub join: Vec<(LinuxNamespaceType, PathBuf)>,
-    pub private_cgroupns: bool,
     pub cgroup_path: PathBuf,
 }
 

@@ -13,7 +13,6 @@ use super::error::InitError;
 
 pub struct RootfsDir {
     root: Root,
-    path: PathBuf,
 }
 
 /// An O_PATH handle on a place inside the rootfs, usable as a mount target through
@@ -35,14 +34,7 @@ impl RootfsDir {
             path: path.to_owned(),
             source,
         })?;
-        Ok(Self {
-            root,
-            path: path.to_owned(),
-        })
-    }
-
-    pub fn path(&self) -> &Path {
-        &self.path
+        Ok(Self { root })
     }
 
     fn err<'a>(step: &'static str, path: &'a Path) -> impl FnOnce(pathrs::error::Error) -> InitError + 'a {
@@ -128,13 +120,5 @@ impl RootfsDir {
             path: dest.to_owned(),
             source: source.into(),
         })
-    }
-
-    /// Opens `dest` inside the rootfs with `flags` and returns the file.
-    pub fn reopen(&self, target: &Target, flags: OpenFlags) -> Result<std::fs::File, InitError> {
-        target
-            .handle
-            .reopen(flags)
-            .map_err(Self::err("reopen", &self.path))
     }
 }
