@@ -96,7 +96,9 @@ impl LogLayer {
         let time = chrono::Utc::now().to_rfc3339_opts(chrono::SecondsFormat::Nanos, true);
         let level = level.as_str().to_ascii_lowercase();
         let mut line = match self.format {
-            LogFormat::Json => serde_json::json!({ "level": level, "msg": msg, "time": time }).to_string(),
+            LogFormat::Json => {
+                serde_json::json!({ "level": level, "msg": msg, "time": time }).to_string()
+            }
             LogFormat::Text => format!("time={time:?} level={level} msg={msg:?}"),
         };
         line.push('\n');

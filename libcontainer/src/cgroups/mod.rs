@@ -55,7 +55,10 @@ impl Cgroup {
         })
     }
 
-    fn err(&self, op: &'static str) -> impl FnOnce(libcgroups::common::AnyManagerError) -> CgroupError + '_ {
+    fn err(
+        &self,
+        op: &'static str,
+    ) -> impl FnOnce(libcgroups::common::AnyManagerError) -> CgroupError + '_ {
         move |e| CgroupError {
             path: self.path.clone(),
             op,
@@ -74,6 +77,8 @@ impl Cgroup {
     }
 
     pub fn pids(&self) -> Result<Vec<Pid>, CgroupError> {
-        self.manager.get_all_pids().map_err(self.err("list processes"))
+        self.manager
+            .get_all_pids()
+            .map_err(self.err("list processes"))
     }
 }

@@ -56,7 +56,11 @@ pub fn create(store: &StateStore, options: &CreateOptions) -> Result<Created> {
     create_with(store, options, Reaper::Caller)
 }
 
-pub(crate) fn create_with(store: &StateStore, options: &CreateOptions, reaper: Reaper) -> Result<Created> {
+pub(crate) fn create_with(
+    store: &StateStore,
+    options: &CreateOptions,
+    reaper: Reaper,
+) -> Result<Created> {
     let id = ContainerId::parse(&options.id)?;
     let bundle = load_bundle(&options.bundle)?;
     check_terminal(&bundle.spec, options)?;
@@ -72,7 +76,11 @@ pub(crate) fn create_with(store: &StateStore, options: &CreateOptions, reaper: R
 }
 
 fn check_terminal(spec: &Spec, options: &CreateOptions) -> Result<()> {
-    let terminal = spec.process().as_ref().and_then(|p| p.terminal()).unwrap_or(false);
+    let terminal = spec
+        .process()
+        .as_ref()
+        .and_then(|p| p.terminal())
+        .unwrap_or(false);
     match (terminal, &options.console_socket) {
         (true, None) => Err(Error::Usage(
             "cannot allocate tty if truman will detach without setting console socket".into(),
@@ -87,7 +95,9 @@ fn check_terminal(spec: &Spec, options: &CreateOptions) -> Result<()> {
 fn new_record(id: &ContainerId, bundle: &Bundle, options: &CreateOptions) -> StateRecord {
     let spec = &bundle.spec;
     let linux = spec.linux().as_ref();
-    let namespaces = linux.and_then(|l| l.namespaces().clone()).unwrap_or_default();
+    let namespaces = linux
+        .and_then(|l| l.namespaces().clone())
+        .unwrap_or_default();
     let hooks = spec.hooks().clone();
     let _ = options;
     StateRecord {
@@ -100,7 +110,9 @@ fn new_record(id: &ContainerId, bundle: &Bundle, options: &CreateOptions) -> Sta
         cgroup_path: cgroups::path_for(linux.and_then(|l| l.cgroups_path().as_deref()), id),
         creator: ProcessIdentity::of(nix::unistd::getpid()),
         init: None,
-        private_pid_ns: namespaces.iter().any(|n| n.typ() == LinuxNamespaceType::Pid),
+        private_pid_ns: namespaces
+            .iter()
+            .any(|n| n.typ() == LinuxNamespaceType::Pid),
         hooks,
     }
 }
@@ -119,7 +131,8 @@ fn build(
     let id = ContainerId::parse(&record.id)?;
 
     let fifo_path = dir.fifo_path();
-    mkfifo(&fifo_path, Mode::from_bits_truncate(0o600)).map_err(Error::errno(format!("mkfifo {}", fifo_path.display())))?;
+    mkfifo(&fifo_path, Mode::from_bits_truncate(0o600))
+        .map_err(Error::errno(format!("mkfifo {}", fifo_path.display())))?;
     // The init keeps the read end; O_NONBLOCK so opening it does not wait for a writer.
     let fifo: OwnedFd = File::options()
         .read(true)
@@ -129,9 +142,9 @@ fn build(
         .into();
 
     let console = match &options.console_socket {
-        Some(path) => Some(OwnedFd::from(
-            UnixStream::connect(path).map_err(Error::sys(format!("connect to console socket {}", path.display())))?,
-        )),
+        Some(path) => Some(OwnedFd::from(UnixStream::connect(path).map_err(
+            Error::sys(format!("connect to console socket {}", path.display())),
+        )?)),
         None => None,
     };
 
@@ -141,19 +154,30 @@ fn build(
         .as_ref()
         .and_then(|l| l.namespaces().clone())
         .unwrap_or_default();
-    if !namespaces.iter().any(|n| n.typ() == LinuxNamespaceType::Mount) {
-        return Err(Error::Usage("linux.namespaces: a mount namespace is required".into()));
+    if !namespaces
+        .iter()
+        .any(|n| n.typ() == LinuxNamespaceType::Mount)
+    {
+        return Err(Error::Usage(
+            "linux.namespaces: a mount namespace is required".into(),
+        ));
     }
-    let mut clone_flags = if reaper == Reaper::Caller { flags::CLONE_PARENT } else { 0 };
+    let mut clone_flags = if reaper == Reaper::Caller {
+        flags::CLONE_PARENT
+    } else {
+        0
+    };
     let mut join = Vec::new();
     for ns in &namespaces {
         match (ns.typ(), ns.path()) {
             // pid and time namespaces apply to children only, so truman joins them
             // itself and the init is born inside.
             (LinuxNamespaceType::Pid | LinuxNamespaceType::Time, Some(path)) => {
-                let file = File::open(path).map_err(Error::sys(format!("open namespace {}", path.display())))?;
-                setns(&file, CloneFlags::from_bits_truncate(ns.typ() as i32))
-                    .map_err(Error::errno(format!("join {} namespace {}", ns.typ(), path.display())))?;
+                let file = File::open(path)
+                    .map_err(Error::sys(format!("open namespace {}", path.display())))?;
+                setns(&file, CloneFlags::from_bits_truncate(ns.typ() as i32)).map_err(
+                    Error::errno(format!("join {} namespace {}", ns.typ(), path.display())),
+                )?;
             }
             (LinuxNamespaceType::Time, None) => {
                 // A new time namespace only takes its offsets before a process enters
@@ -186,6 +210,7 @@ fn build(
                 close_first: vec![dir.lock_fd()],
                 preserve_fds: options.preserve_fds,
                 no_pivot: options.no_pivot,
+                no_new_keyring: options.no_new_keyring,
                 new_userns,
                 join,
                 cgroup_path: record.cgroup_path.clone(),
@@ -197,7 +222,8 @@ fn build(
     drop(fifo);
     drop(console);
 
-    let init = ProcessIdentity::of(pid).ok_or_else(|| Error::Init("init process exited during setup".into()))?;
+    let init = ProcessIdentity::of(pid)
+        .ok_or_else(|| Error::Init("init process exited during setup".into()))?;
     record.init = Some(init);
     dir.save(record)?;
     {
@@ -206,13 +232,26 @@ fn build(
     }
     if new_userns {
         let linux = bundle.spec.linux().as_ref();
-        write_id_map(pid, "uid_map", linux.and_then(|l| l.uid_mappings().as_deref()))?;
-        write_id_map(pid, "gid_map", linux.and_then(|l| l.gid_mappings().as_deref()))?;
+        write_id_map(
+            pid,
+            "uid_map",
+            linux.and_then(|l| l.uid_mappings().as_deref()),
+        )?;
+        write_id_map(
+            pid,
+            "gid_map",
+            linux.and_then(|l| l.gid_mappings().as_deref()),
+        )?;
     }
-    parent_end.send(&ToInit::Go).map_err(Error::sys("sync with init"))?;
+    parent_end
+        .send(&ToInit::Go)
+        .map_err(Error::sys("sync with init"))?;
 
     loop {
-        match parent_end.recv::<FromInit>().map_err(Error::sys("sync with init"))? {
+        match parent_end
+            .recv::<FromInit>()
+            .map_err(Error::sys("sync with init"))?
+        {
             Some(FromInit::RunHooks) => {
                 let state = hook_state(record, Status::Creating)?;
                 if let Some(hooks) = bundle.spec.hooks() {
@@ -221,10 +260,16 @@ fn build(
                         (hooks::HookPoint::Prestart, hooks.prestart()),
                         (hooks::HookPoint::CreateRuntime, hooks.create_runtime()),
                     ] {
-                        hooks::run_hooks(point, list.as_deref().unwrap_or_default(), state.as_bytes())?;
+                        hooks::run_hooks(
+                            point,
+                            list.as_deref().unwrap_or_default(),
+                            state.as_bytes(),
+                        )?;
                     }
                 }
-                parent_end.send(&ToInit::HooksDone { state }).map_err(Error::sys("sync with init"))?;
+                parent_end
+                    .send(&ToInit::HooksDone { state })
+                    .map_err(Error::sys("sync with init"))?;
             }
             Some(FromInit::Ready) => break,
             Some(FromInit::Failed { error }) => return Err(Error::Init(error)),
@@ -270,6 +315,6 @@ fn write_time_offsets(spec: &Spec) -> Result<()> {
         let nanos = offset.nanosecs().unwrap_or(0);
         text.push_str(&format!("{clock} {secs} {nanos}\n"));
     }
-    std::fs::write("/proc/self/timens_offsets", text).map_err(Error::sys("write /proc/self/timens_offsets"))
+    std::fs::write("/proc/self/timens_offsets", text)
+        .map_err(Error::sys("write /proc/self/timens_offsets"))
 }
-

@@ -91,7 +91,12 @@ pub(crate) fn destroy(dir: ContainerDir, record: &StateRecord, reap: bool) {
 }
 
 fn thaw(record: &StateRecord) {
-    let relative = record.cgroup_path.strip_prefix("/").unwrap_or(&record.cgroup_path);
-    let v1 = std::path::Path::new("/sys/fs/cgroup/freezer").join(relative).join("freezer.state");
+    let relative = record
+        .cgroup_path
+        .strip_prefix("/")
+        .unwrap_or(&record.cgroup_path);
+    let v1 = std::path::Path::new("/sys/fs/cgroup/freezer")
+        .join(relative)
+        .join("freezer.state");
     let _ = std::fs::write(v1, "THAWED");
 }

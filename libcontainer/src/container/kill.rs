@@ -30,7 +30,11 @@ pub fn kill(store: &StateStore, id: &str, signal: &str, all: bool) -> Result<()>
 }
 
 pub(crate) fn signal_init(record: &StateRecord, signal: Signal) -> Result<()> {
-    let pidfd = record.init.as_ref().and_then(PidFd::open).ok_or(Error::NotRunning)?;
+    let pidfd = record
+        .init
+        .as_ref()
+        .and_then(PidFd::open)
+        .ok_or(Error::NotRunning)?;
     pidfd.signal(signal).map_err(|e| match e.raw_os_error() {
         Some(libc::ESRCH) => Error::NotRunning,
         _ => Error::sys(format!("signal {signal}"))(e),

@@ -9,7 +9,8 @@ use nix::unistd::Pid;
 use crate::{Error, Result};
 
 pub fn write(path: &Path, pid: Pid) -> Result<()> {
-    let path = std::path::absolute(path).map_err(Error::sys(format!("pid file {}", path.display())))?;
+    let path =
+        std::path::absolute(path).map_err(Error::sys(format!("pid file {}", path.display())))?;
     let dir = path.parent().unwrap_or(Path::new("/"));
     let name = path.file_name().unwrap_or_default().to_string_lossy();
     let tmp = dir.join(format!(".{name}.{}", std::process::id()));

@@ -41,7 +41,9 @@ impl ContainerState {
             status,
             bundle: record.bundle.clone(),
             rootfs: record.rootfs.clone(),
-            created: record.created.to_rfc3339_opts(chrono::SecondsFormat::Nanos, true),
+            created: record
+                .created
+                .to_rfc3339_opts(chrono::SecondsFormat::Nanos, true),
             owner: String::new(),
             annotations: record.annotations.clone(),
         }

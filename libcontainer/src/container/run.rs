@@ -44,7 +44,8 @@ pub fn run(store: &StateStore, options: &CreateOptions, detach: bool) -> Result<
     mask.thread_block().map_err(Error::errno("block signals"))?;
     // Processes that escape the init (no PID namespace) are re-parented to us.
     let _ = nix::sys::prctl::set_child_subreaper(true);
-    let signals = SignalFd::with_flags(&mask, SfdFlags::SFD_CLOEXEC).map_err(Error::errno("signalfd"))?;
+    let signals =
+        SignalFd::with_flags(&mask, SfdFlags::SFD_CLOEXEC).map_err(Error::errno("signalfd"))?;
     start_or_remove(store, &created.id)?;
 
     let init = created.init.pid();
@@ -52,7 +53,10 @@ pub fn run(store: &StateStore, options: &CreateOptions, detach: bool) -> Result<
         if let Some(code) = reap(init)? {
             break code;
         }
-        let Some(info) = signals.read_signal().map_err(Error::errno("read signalfd"))? else {
+        let Some(info) = signals
+            .read_signal()
+            .map_err(Error::errno("read signalfd"))?
+        else {
             continue;
         };
         let signo = info.ssi_signo as i32;
@@ -79,11 +83,17 @@ fn reap(init: Pid) -> Result<Option<i32>> {
     loop {
         match waitpid(None, Some(WaitPidFlag::WNOHANG)) {
             Ok(WaitStatus::Exited(pid, code)) if pid == init => return Ok(Some(code)),
-            Ok(WaitStatus::Signaled(pid, signal, _)) if pid == init => return Ok(Some(128 + signal as i32)),
+            Ok(WaitStatus::Signaled(pid, signal, _)) if pid == init => {
+                return Ok(Some(128 + signal as i32))
+            }
             Ok(WaitStatus::StillAlive) => return Ok(None),
             Ok(_) => continue,
             Err(nix::errno::Errno::EINTR) => continue,
-            Err(nix::errno::Errno::ECHILD) => return Err(Error::Init("the container's init is not truman's child".into())),
+            Err(nix::errno::Errno::ECHILD) => {
+                return Err(Error::Init(
+                    "the container's init is not truman's child".into(),
+                ))
+            }
             Err(e) => return Err(Error::errno("waitpid")(e)),
         }
     }

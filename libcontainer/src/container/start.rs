@@ -30,8 +30,10 @@ pub fn start(store: &StateStore, id: &str) -> Result<()> {
             _ => Error::sys(format!("open {}", fifo_path.display()))(e),
         })?;
     // Unlinked before the byte is written: once the init may run, `state` says running.
-    std::fs::remove_file(&fifo_path).map_err(Error::sys(format!("remove {}", fifo_path.display())))?;
-    fifo.write_all(&[0]).map_err(Error::sys("write exec fifo"))?;
+    std::fs::remove_file(&fifo_path)
+        .map_err(Error::sys(format!("remove {}", fifo_path.display())))?;
+    fifo.write_all(&[0])
+        .map_err(Error::sys("write exec fifo"))?;
     drop(fifo);
 
     if let Some(list) = record.hooks.as_ref().and_then(|h| h.poststart().clone()) {

@@ -16,7 +16,8 @@ nix::ioctl_write_ptr_bad!(set_window_size, libc::TIOCSWINSZ, libc::winsize);
 
 /// Must run after pivot_root, so that the pty comes from the container's devpts.
 pub fn setup(socket: &OwnedFd, size: Option<(u32, u32)>) -> Result<(), InitError> {
-    let master = posix_openpt(OFlag::O_RDWR | OFlag::O_NOCTTY | OFlag::O_CLOEXEC).step("open /dev/ptmx")?;
+    let master =
+        posix_openpt(OFlag::O_RDWR | OFlag::O_NOCTTY | OFlag::O_CLOEXEC).step("open /dev/ptmx")?;
     grantpt(&master).step("grantpt")?;
     unlockpt(&master).step("unlockpt")?;
     let peer_name = ptsname_r(&master).step("ptsname")?;
@@ -67,8 +68,14 @@ pub fn setup(socket: &OwnedFd, size: Option<(u32, u32)>) -> Result<(), InitError
             source,
         })?;
     }
-    mount(Some(Path::new(&peer_name)), console, None::<&str>, MsFlags::MS_BIND, None::<&str>)
-        .step("bind mount the console on /dev/console")?;
+    mount(
+        Some(Path::new(&peer_name)),
+        console,
+        None::<&str>,
+        MsFlags::MS_BIND,
+        None::<&str>,
+    )
+    .step("bind mount the console on /dev/console")?;
     if peer > 2 {
         let _ = nix::unistd::close(peer);
     }

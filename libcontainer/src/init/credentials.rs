@@ -13,8 +13,12 @@ use super::error::{InitError, Step};
 pub fn set_rlimits(rlimits: &[PosixRlimit]) -> Result<(), InitError> {
     for limit in rlimits {
         let resource = resource_of(limit.typ());
-        setrlimit(resource, limit.soft(), limit.hard())
-            .step(format!("setrlimit {:?} soft {} hard {}", limit.typ(), limit.soft(), limit.hard()))?;
+        setrlimit(resource, limit.soft(), limit.hard()).step(format!(
+            "setrlimit {:?} soft {} hard {}",
+            limit.typ(),
+            limit.soft(),
+            limit.hard()
+        ))?;
     }
     Ok(())
 }
@@ -44,9 +48,9 @@ fn to_caps(set: &Option<Capabilities>) -> Result<HashSet<Cap>, InitError> {
     set.iter()
         .flatten()
         .map(|c| {
-            format!("CAP_{c}")
-                .parse::<Cap>()
-                .map_err(|_| InitError::Other(format!("process.capabilities: unknown capability {c}")))
+            format!("CAP_{c}").parse::<Cap>().map_err(|_| {
+                InitError::Other(format!("process.capabilities: unknown capability {c}"))
+            })
         })
         .collect()
 }
@@ -54,11 +58,16 @@ fn to_caps(set: &Option<Capabilities>) -> Result<HashSet<Cap>, InitError> {
 /// Drops the bounding set first, while truman's init still has CAP_SETPCAP; changes
 /// uid and gid with PR_SET_KEEPCAPS so that the permitted set survives the switch;
 /// then sets the other sets exactly.
-pub fn set_user_and_capabilities(user: &User, capabilities: Option<&LinuxCapabilities>) -> Result<(), InitError> {
+pub fn set_user_and_capabilities(
+    user: &User,
+    capabilities: Option<&LinuxCapabilities>,
+) -> Result<(), InitError> {
     if let Some(c) = capabilities {
         let bounding = to_caps(c.bounding())?;
         for cap in caps::all() {
-            if !bounding.contains(&cap) && caps::has_cap(None, CapSet::Bounding, cap).unwrap_or(false) {
+            if !bounding.contains(&cap)
+                && caps::has_cap(None, CapSet::Bounding, cap).unwrap_or(false)
+            {
                 caps::drop(None, CapSet::Bounding, cap)?;
             }
         }
@@ -94,10 +103,12 @@ pub fn set_user_and_capabilities(user: &User, capabilities: Option<&LinuxCapabil
 }
 
 pub fn set_oom_score_adj(value: i32) -> Result<(), InitError> {
-    std::fs::write("/proc/self/oom_score_adj", value.to_string()).map_err(|source| InitError::Path {
-        step: "write oomScoreAdj to",
-        path: "/proc/self/oom_score_adj".into(),
-        source,
+    std::fs::write("/proc/self/oom_score_adj", value.to_string()).map_err(|source| {
+        InitError::Path {
+            step: "write oomScoreAdj to",
+            path: "/proc/self/oom_score_adj".into(),
+            source,
+        }
     })
 }
 

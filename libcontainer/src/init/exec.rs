@@ -46,10 +46,17 @@ impl Program {
             });
         }
         Ok(Self {
-            path: CString::new(path.as_os_str().as_bytes())
-                .map_err(|_| InitError::Other(format!("process.args[0] contains a NUL byte: {name:?}")))?,
-            args: args.iter().map(|a| cstring(a, "process.args")).collect::<Result<_, _>>()?,
-            env: env.iter().map(|e| cstring(e, "process.env")).collect::<Result<_, _>>()?,
+            path: CString::new(path.as_os_str().as_bytes()).map_err(|_| {
+                InitError::Other(format!("process.args[0] contains a NUL byte: {name:?}"))
+            })?,
+            args: args
+                .iter()
+                .map(|a| cstring(a, "process.args"))
+                .collect::<Result<_, _>>()?,
+            env: env
+                .iter()
+                .map(|e| cstring(e, "process.env"))
+                .collect::<Result<_, _>>()?,
         })
     }
 

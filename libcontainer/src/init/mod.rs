@@ -45,6 +45,7 @@ pub(crate) struct InitPlan<'a> {
     pub close_first: Vec<RawFd>,
     pub preserve_fds: u32,
     pub no_pivot: bool,
+    pub no_new_keyring: bool,
     /// A user namespace was created by the clone itself.
     pub new_userns: bool,
     /// Namespaces to join by path from inside the init (all but pid and time, which
@@ -82,19 +83,31 @@ struct Ready {
 
 fn setup(plan: &InitPlan<'_>) -> Result<Ready, InitError> {
     let spec = &plan.bundle.spec;
-    let process = spec.process().as_ref().ok_or_else(|| InitError::Other("process: required".into()))?;
+    let process = spec
+        .process()
+        .as_ref()
+        .ok_or_else(|| InitError::Other("process: required".into()))?;
     let linux = spec.linux().clone().unwrap_or_default();
 
     match plan.channel.recv::<ToInit>().map_err(InitError::Sync)? {
         Some(ToInit::Go) => {}
-        other => return Err(InitError::Other(format!("sync: expected Go, got {other:?}"))),
+        other => {
+            return Err(InitError::Other(format!(
+                "sync: expected Go, got {other:?}"
+            )))
+        }
     }
     if plan.new_userns {
         // Become root of the new user namespace, now that truman wrote the id maps.
-        setresgid(Gid::from_raw(0), Gid::from_raw(0), Gid::from_raw(0)).step("setresgid 0 in user namespace")?;
-        setresuid(Uid::from_raw(0), Uid::from_raw(0), Uid::from_raw(0)).step("setresuid 0 in user namespace")?;
+        setresgid(Gid::from_raw(0), Gid::from_raw(0), Gid::from_raw(0))
+            .step("setresgid 0 in user namespace")?;
+        setresuid(Uid::from_raw(0), Uid::from_raw(0), Uid::from_raw(0))
+            .step("setresuid 0 in user namespace")?;
     }
     join_namespaces(&plan.join)?;
+    if !plan.no_new_keyring {
+        join_new_session_keyring(&plan.bundle.dir)?;
+    }
     let namespaces = linux.namespaces().clone().unwrap_or_default();
     let has_ns = |t| namespaces.iter().any(|n| n.typ() == t);
     if has_ns(LinuxNamespaceType::Uts) {
@@ -106,7 +119,11 @@ fn setup(plan: &InitPlan<'_>) -> Result<Ready, InitError> {
         }
     }
 
-    let in_userns = plan.new_userns || plan.join.iter().any(|(t, _)| *t == LinuxNamespaceType::User);
+    let in_userns = plan.new_userns
+        || plan
+            .join
+            .iter()
+            .any(|(t, _)| *t == LinuxNamespaceType::User);
     let rootfs_path = &plan.bundle.rootfs;
     let propagation = linux.rootfs_propagation().as_deref();
     {
@@ -122,32 +139,52 @@ fn setup(plan: &InitPlan<'_>) -> Result<Ready, InitError> {
         };
         let spec_mounts = spec.mounts().clone().unwrap_or_default();
         mounts::mount_all(&spec_mounts, &ctx)?;
-        let dev_is_bind = spec_mounts.iter().any(|m| {
-            m.destination() == Path::new("/dev") && m.typ().as_deref() == Some("bind")
-        });
+        let dev_is_bind = spec_mounts
+            .iter()
+            .any(|m| m.destination() == Path::new("/dev") && m.typ().as_deref() == Some("bind"));
         if !dev_is_bind {
-            devices::create_devices(&rootfs, linux.devices().as_deref().unwrap_or_default(), in_userns)?;
+            devices::create_devices(
+                &rootfs,
+                linux.devices().as_deref().unwrap_or_default(),
+                in_userns,
+            )?;
             devices::create_dev_symlinks(&rootfs)?;
         }
     }
 
     // prestart and createRuntime run in truman, in the runtime's namespaces.
-    plan.channel.send(&FromInit::RunHooks).map_err(InitError::Sync)?;
+    plan.channel
+        .send(&FromInit::RunHooks)
+        .map_err(InitError::Sync)?;
     let state_for_hooks = match plan.channel.recv::<ToInit>().map_err(InitError::Sync)? {
         Some(ToInit::HooksDone { state }) => state,
-        other => return Err(InitError::Other(format!("sync: expected HooksDone, got {other:?}"))),
+        other => {
+            return Err(InitError::Other(format!(
+                "sync: expected HooksDone, got {other:?}"
+            )))
+        }
     };
-    if let Some(list) = spec.hooks().as_ref().and_then(|h| h.create_container().clone()) {
-        hooks::run_hooks(hooks::HookPoint::CreateContainer, &list, state_for_hooks.as_bytes())?;
+    if let Some(list) = spec
+        .hooks()
+        .as_ref()
+        .and_then(|h| h.create_container().clone())
+    {
+        hooks::run_hooks(
+            hooks::HookPoint::CreateContainer,
+            &list,
+            state_for_hooks.as_bytes(),
+        )?;
     }
 
     rootfs::enter(rootfs_path, plan.no_pivot, propagation)?;
     if process.terminal().unwrap_or(false) {
-        let socket = plan
-            .console
+        let socket = plan.console.as_ref().ok_or_else(|| {
+            InitError::Other("process.terminal is true but no --console-socket was given".into())
+        })?;
+        let size = process
+            .console_size()
             .as_ref()
-            .ok_or_else(|| InitError::Other("process.terminal is true but no --console-socket was given".into()))?;
-        let size = process.console_size().as_ref().map(|b| (b.height() as u32, b.width() as u32));
+            .map(|b| (b.height() as u32, b.width() as u32));
         console::setup(socket, size)?;
     }
     for (key, value) in linux.sysctl().clone().unwrap_or_default() {
@@ -164,7 +201,12 @@ fn setup(plan: &InitPlan<'_>) -> Result<Ready, InitError> {
     for path in linux.readonly_paths().iter().flatten() {
         paths::make_readonly(Path::new(path))?;
     }
-    if spec.root().as_ref().and_then(|r| r.readonly()).unwrap_or(false) {
+    if spec
+        .root()
+        .as_ref()
+        .and_then(|r| r.readonly())
+        .unwrap_or(false)
+    {
         rootfs::make_readonly()?;
     }
 
@@ -189,11 +231,26 @@ fn setup(plan: &InitPlan<'_>) -> Result<Ready, InitError> {
 enum Never {}
 
 fn finish(ready: Ready, plan: &InitPlan<'_>) -> Result<Never, InitError> {
-    plan.channel.send(&FromInit::Ready).map_err(InitError::Sync)?;
-    let fifo = plan.fifo.try_clone().map_err(|e| InitError::Other(format!("dup exec fifo: {e}")))?;
+    plan.channel
+        .send(&FromInit::Ready)
+        .map_err(InitError::Sync)?;
+    let fifo = plan
+        .fifo
+        .try_clone()
+        .map_err(|e| InitError::Other(format!("dup exec fifo: {e}")))?;
     exec::wait_for_start(fifo)?;
-    if let Some(list) = plan.bundle.spec.hooks().as_ref().and_then(|h| h.start_container().clone()) {
-        hooks::run_hooks(hooks::HookPoint::StartContainer, &list, ready.state_for_hooks.as_bytes())?;
+    if let Some(list) = plan
+        .bundle
+        .spec
+        .hooks()
+        .as_ref()
+        .and_then(|h| h.start_container().clone())
+    {
+        hooks::run_hooks(
+            hooks::HookPoint::StartContainer,
+            &list,
+            ready.state_for_hooks.as_bytes(),
+        )?;
     }
     Err(ready.program.exec(plan.preserve_fds))
 }
@@ -214,6 +271,32 @@ fn join_namespaces(join: &[(LinuxNamespaceType, PathBuf)]) -> Result<(), InitErr
     Ok(())
 }
 
+/// A session keyring of its own, so that the container cannot read the keys of the
+/// host session it was started from (runc does the same unless --no-new-keyring).
+fn join_new_session_keyring(bundle: &Path) -> Result<(), InitError> {
+    const KEYCTL_JOIN_SESSION_KEYRING: libc::c_long = 1;
+    let name = std::ffi::CString::new(format!(
+        "_ses.{}",
+        bundle.file_name().unwrap_or_default().to_string_lossy()
+    ))
+    .unwrap_or_default();
+    // SAFETY: keyctl reads the NUL-terminated name, valid for the duration of the call.
+    let ret =
+        unsafe { libc::syscall(libc::SYS_keyctl, KEYCTL_JOIN_SESSION_KEYRING, name.as_ptr()) };
+    match ret {
+        // Kernels without keyrings, or with keyctl blocked, are not an error (as runc).
+        -1 if matches!(
+            nix::errno::Errno::last(),
+            nix::errno::Errno::ENOSYS | nix::errno::Errno::EPERM
+        ) =>
+        {
+            Ok(())
+        }
+        -1 => Err(nix::errno::Errno::last()).step("join a new session keyring"),
+        _ => Ok(()),
+    }
+}
+
 fn set_domainname(name: &str) -> Result<(), InitError> {
     // SAFETY: the pointer and length describe `name`'s bytes, valid for the call.
     let ret = unsafe { libc::setdomainname(name.as_ptr().cast(), name.len()) };
@@ -222,4 +305,3 @@ fn set_domainname(name: &str) -> Result<(), InitError> {
     }
     Ok(())
 }
-

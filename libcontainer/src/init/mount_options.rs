@@ -108,10 +108,19 @@ mod tests {
 
     #[test]
     fn flags_data_and_propagation_are_separated() {
-        let parsed = opts(&["nosuid", "strictatime", "mode=755", "size=65536k", "rprivate"]);
+        let parsed = opts(&[
+            "nosuid",
+            "strictatime",
+            "mode=755",
+            "size=65536k",
+            "rprivate",
+        ]);
         assert_eq!(parsed.flags, MsFlags::MS_NOSUID | MsFlags::MS_STRICTATIME);
         assert_eq!(parsed.data().as_deref(), Some("mode=755,size=65536k"));
-        assert_eq!(parsed.propagation, vec![MsFlags::MS_PRIVATE | MsFlags::MS_REC]);
+        assert_eq!(
+            parsed.propagation,
+            vec![MsFlags::MS_PRIVATE | MsFlags::MS_REC]
+        );
     }
 
     #[test]

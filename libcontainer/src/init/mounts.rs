@@ -53,7 +53,10 @@ fn mount_one(m: &Mount, ctx: &MountContext<'_>) -> Result<(), InitError> {
 fn bind_mount(m: &Mount, options: &MountOptions, ctx: &MountContext<'_>) -> Result<(), InitError> {
     let dest = m.destination();
     let source = m.source().as_deref().ok_or_else(|| {
-        InitError::Other(format!("mount {}: a bind mount needs a source", dest.display()))
+        InitError::Other(format!(
+            "mount {}: a bind mount needs a source",
+            dest.display()
+        ))
     })?;
     let source = if source.is_absolute() {
         source.to_owned()
@@ -125,8 +128,14 @@ pub fn locked_flags(path: &Path) -> MsFlags {
 
 fn propagate(target: &Target, dest: &Path, options: &MountOptions) -> Result<(), InitError> {
     for flag in &options.propagation {
-        mount(None::<&str>, &target.proc_path(), None::<&str>, *flag, None::<&str>)
-            .step(format!("set propagation of {}", dest.display()))?;
+        mount(
+            None::<&str>,
+            &target.proc_path(),
+            None::<&str>,
+            *flag,
+            None::<&str>,
+        )
+        .step(format!("set propagation of {}", dest.display()))?;
     }
     Ok(())
 }
@@ -143,13 +152,23 @@ struct Hierarchy {
 /// `/sys/fs/cgroup` in the container. On a cgroup v2 host that is a cgroup2 mount; on
 /// a v1 or hybrid host, a tmpfs holding one mount per host hierarchy, each showing the
 /// container's own cgroup as its root.
-fn mount_cgroup(dest: &Path, options: &MountOptions, ctx: &MountContext<'_>) -> Result<(), InitError> {
+fn mount_cgroup(
+    dest: &Path,
+    options: &MountOptions,
+    ctx: &MountContext<'_>,
+) -> Result<(), InitError> {
     let target = ctx.rootfs.dir(dest)?;
     let flags = options.flags - MsFlags::MS_RDONLY;
     if crate::cgroups::is_unified() {
         if ctx.private_cgroupns {
-            return mount(Some("cgroup2"), &target.proc_path(), Some("cgroup2"), options.flags, None::<&str>)
-                .step(format!("mount cgroup2 on {}", dest.display()));
+            return mount(
+                Some("cgroup2"),
+                &target.proc_path(),
+                Some("cgroup2"),
+                options.flags,
+                None::<&str>,
+            )
+            .step(format!("mount cgroup2 on {}", dest.display()));
         }
         return bind_host_cgroup(Path::new("/sys/fs/cgroup"), &target, dest, options, ctx);
     }
@@ -171,18 +190,30 @@ fn mount_cgroup(dest: &Path, options: &MountOptions, ctx: &MountContext<'_>) -> 
             } else {
                 ("cgroup", Some(h.options.as_str()))
             };
-            mount(Some("cgroup"), &sub_target.proc_path(), Some(fstype), flags | (options.flags & MsFlags::MS_RDONLY), data)
-                .step(format!("mount cgroup {} on {}", h.name, sub.display()))?;
-        } else {
+            mount(
+                Some("cgroup"),
+                &sub_target.proc_path(),
+                Some(fstype),
+                flags | (options.flags & MsFlags::MS_RDONLY),
+                data,
+            )
+            .step(format!("mount cgroup {} on {}", h.name, sub.display()))?;
+        } else if cgroup_exists_in(&h.host_mount, ctx.cgroup_path) {
             bind_host_cgroup(&h.host_mount, &sub_target, &sub, options, ctx)?;
         }
+        // A hierarchy that holds no cgroup of the container (a named one truman does not
+        // manage) stays an empty directory rather than exposing the host's tree.
     }
     if options.flags.contains(MsFlags::MS_RDONLY) {
         mount(
             None::<&str>,
             &target.proc_path(),
             None::<&str>,
-            MsFlags::MS_REMOUNT | MsFlags::MS_RDONLY | MsFlags::MS_NOSUID | MsFlags::MS_NODEV | MsFlags::MS_NOEXEC,
+            MsFlags::MS_REMOUNT
+                | MsFlags::MS_RDONLY
+                | MsFlags::MS_NOSUID
+                | MsFlags::MS_NODEV
+                | MsFlags::MS_NOEXEC,
             Some("mode=755"),
         )
         .step(format!("remount {} read-only", dest.display()))?;
@@ -199,8 +230,18 @@ fn bind_host_cgroup(
 ) -> Result<(), InitError> {
     let relative = ctx.cgroup_path.strip_prefix("/").unwrap_or(ctx.cgroup_path);
     let source = host_mount.join(relative);
-    mount(Some(&source), &target.proc_path(), None::<&str>, MsFlags::MS_BIND | MsFlags::MS_REC, None::<&str>)
-        .step(format!("bind mount {} on {}", source.display(), dest.display()))?;
+    mount(
+        Some(&source),
+        &target.proc_path(),
+        None::<&str>,
+        MsFlags::MS_BIND | MsFlags::MS_REC,
+        None::<&str>,
+    )
+    .step(format!(
+        "bind mount {} on {}",
+        source.display(),
+        dest.display()
+    ))?;
     let target = ctx.rootfs.mounted(dest)?;
     let flags = options.flags - (MsFlags::MS_BIND | MsFlags::MS_REC);
     mount(
@@ -211,6 +252,12 @@ fn bind_host_cgroup(
         None::<&str>,
     )
     .step(format!("remount {}", dest.display()))
+}
+
+fn cgroup_exists_in(host_mount: &Path, cgroup_path: &Path) -> bool {
+    host_mount
+        .join(cgroup_path.strip_prefix("/").unwrap_or(cgroup_path))
+        .is_dir()
 }
 
 fn host_hierarchies() -> Vec<Hierarchy> {
@@ -236,7 +283,12 @@ fn host_hierarchies() -> Vec<Hierarchy> {
             "cgroup" => {
                 let subsystems: Vec<&str> = super_opts
                     .split(',')
-                    .filter(|o| !matches!(*o, "rw" | "ro") && !o.starts_with("release_agent") && *o != "clone_children" && *o != "xattr")
+                    .filter(|o| {
+                        !matches!(*o, "rw" | "ro")
+                            && !o.starts_with("release_agent")
+                            && *o != "clone_children"
+                            && *o != "xattr"
+                    })
                     .collect();
                 let mut opts = subsystems.join(",");
                 if subsystems.iter().all(|s| s.starts_with("name=")) {

@@ -16,8 +16,9 @@ use super::mounts::locked_flags;
 /// point of its own (pivot_root needs one).
 pub fn prepare(rootfs: &Path, propagation: Option<&str>) -> Result<(), InitError> {
     let flags = match propagation {
-        Some(name) => propagation_flag(name)
-            .ok_or_else(|| InitError::Other(format!("linux.rootfsPropagation: unknown value {name:?}")))?,
+        Some(name) => propagation_flag(name).ok_or_else(|| {
+            InitError::Other(format!("linux.rootfsPropagation: unknown value {name:?}"))
+        })?,
         None => MsFlags::MS_SLAVE | MsFlags::MS_REC,
     };
     // Even with shared propagation asked for, the host's mounts must first stop being
@@ -43,21 +44,42 @@ pub fn prepare(rootfs: &Path, propagation: Option<&str>) -> Result<(), InitError
 pub fn enter(rootfs: &Path, no_pivot: bool, propagation: Option<&str>) -> Result<(), InitError> {
     if no_pivot {
         chdir(rootfs).step(format!("chdir {}", rootfs.display()))?;
-        mount(Some(rootfs), "/", None::<&str>, MsFlags::MS_MOVE, None::<&str>).step("move rootfs onto /")?;
+        mount(
+            Some(rootfs),
+            "/",
+            None::<&str>,
+            MsFlags::MS_MOVE,
+            None::<&str>,
+        )
+        .step("move rootfs onto /")?;
         chroot(".").step("chroot")?;
     } else {
-        let old_root = open("/", OFlag::O_DIRECTORY | OFlag::O_RDONLY | OFlag::O_CLOEXEC, Mode::empty())
-            .step("open /")?;
-        let new_root = open(rootfs, OFlag::O_DIRECTORY | OFlag::O_RDONLY | OFlag::O_CLOEXEC, Mode::empty())
-            .step(format!("open {}", rootfs.display()))?;
+        let old_root = open(
+            "/",
+            OFlag::O_DIRECTORY | OFlag::O_RDONLY | OFlag::O_CLOEXEC,
+            Mode::empty(),
+        )
+        .step("open /")?;
+        let new_root = open(
+            rootfs,
+            OFlag::O_DIRECTORY | OFlag::O_RDONLY | OFlag::O_CLOEXEC,
+            Mode::empty(),
+        )
+        .step(format!("open {}", rootfs.display()))?;
         fchdir(new_root).step("chdir rootfs")?;
         // pivot_root(".", ".") stacks the old root under the new one, so no directory
         // for it has to exist in the image.
         pivot_root(".", ".").step("pivot_root")?;
         fchdir(old_root).step("chdir old root")?;
         // The old root must not propagate its unmount back to the host.
-        mount(None::<&str>, ".", None::<&str>, MsFlags::MS_SLAVE | MsFlags::MS_REC, None::<&str>)
-            .step("make old root slave")?;
+        mount(
+            None::<&str>,
+            ".",
+            None::<&str>,
+            MsFlags::MS_SLAVE | MsFlags::MS_REC,
+            None::<&str>,
+        )
+        .step("make old root slave")?;
         umount2(".", MntFlags::MNT_DETACH).step("unmount old root")?;
         let _ = nix::unistd::close(old_root);
         let _ = nix::unistd::close(new_root);
@@ -65,7 +87,8 @@ pub fn enter(rootfs: &Path, no_pivot: bool, propagation: Option<&str>) -> Result
     chdir("/").step("chdir /")?;
     if let Some(flag) = propagation.and_then(propagation_flag) {
         if flag.contains(MsFlags::MS_SHARED) {
-            mount(None::<&str>, "/", None::<&str>, flag, None::<&str>).step("set propagation of /")?;
+            mount(None::<&str>, "/", None::<&str>, flag, None::<&str>)
+                .step("set propagation of /")?;
         }
     }
     Ok(())
@@ -73,6 +96,7 @@ pub fn enter(rootfs: &Path, no_pivot: bool, propagation: Option<&str>) -> Result
 
 /// `root.readonly`: remounts `/` read-only, keeping the flags the kernel locked.
 pub fn make_readonly() -> Result<(), InitError> {
-    let flags = MsFlags::MS_BIND | MsFlags::MS_REMOUNT | MsFlags::MS_RDONLY | locked_flags(Path::new("/"));
+    let flags =
+        MsFlags::MS_BIND | MsFlags::MS_REMOUNT | MsFlags::MS_RDONLY | locked_flags(Path::new("/"));
     mount(None::<&str>, "/", None::<&str>, flags, None::<&str>).step("remount / read-only")
 }

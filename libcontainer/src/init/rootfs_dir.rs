@@ -37,7 +37,10 @@ impl RootfsDir {
         Ok(Self { root })
     }
 
-    fn err<'a>(step: &'static str, path: &'a Path) -> impl FnOnce(pathrs::error::Error) -> InitError + 'a {
+    fn err<'a>(
+        step: &'static str,
+        path: &'a Path,
+    ) -> impl FnOnce(pathrs::error::Error) -> InitError + 'a {
         move |source| InitError::Resolve {
             step,
             path: path.to_owned(),
@@ -77,7 +80,10 @@ impl RootfsDir {
     /// Resolves `dest` again after something was mounted on it: a handle taken before
     /// the mount names the covered directory, and a remount through it fails.
     pub fn mounted(&self, dest: &Path) -> Result<Target, InitError> {
-        let handle = self.root.resolve(dest).map_err(Self::err("resolve mount", dest))?;
+        let handle = self
+            .root
+            .resolve(dest)
+            .map_err(Self::err("resolve mount", dest))?;
         Ok(Target { handle })
     }
 
@@ -101,7 +107,13 @@ impl RootfsDir {
         let _ = self.root.remove_file(dest);
     }
 
-    pub fn mknod(&self, dest: &Path, kind: libc::mode_t, mode: u32, dev: u64) -> Result<(), InitError> {
+    pub fn mknod(
+        &self,
+        dest: &Path,
+        kind: libc::mode_t,
+        mode: u32,
+        dev: u64,
+    ) -> Result<(), InitError> {
         let parent = dest.parent().unwrap_or(Path::new("/"));
         let name = dest.file_name().unwrap_or_default();
         let dir = self

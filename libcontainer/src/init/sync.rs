@@ -18,5 +18,7 @@ pub enum FromInit {
     RunHooks,
     /// Set up and blocked before exec, waiting for `start`.
     Ready,
-    Failed { error: String },
+    Failed {
+        error: String,
+    },
 }

@@ -9,7 +9,10 @@ use crate::{Error, Result};
 
 pub fn default_spec(rootless: bool) -> Spec {
     let mut spec = if rootless {
-        Spec::rootless(nix::unistd::geteuid().as_raw(), nix::unistd::getegid().as_raw())
+        Spec::rootless(
+            nix::unistd::geteuid().as_raw(),
+            nix::unistd::getegid().as_raw(),
+        )
     } else {
         Spec::default()
     };
@@ -24,13 +27,17 @@ pub fn write_default(bundle: &Path, rootless: bool) -> Result<()> {
         op: "serialize default spec".into(),
         source: e.into(),
     })?;
-    let file = std::fs::OpenOptions::new().write(true).create_new(true).open(&path);
+    let file = std::fs::OpenOptions::new()
+        .write(true)
+        .create_new(true)
+        .open(&path);
     match file {
         Err(e) if e.kind() == io::ErrorKind::AlreadyExists => Err(Error::Usage(format!(
             "file {} exists, remove it first",
             path.display()
         ))),
         Err(e) => Err(Error::sys(format!("create {}", path.display()))(e)),
-        Ok(mut file) => io::Write::write_all(&mut file, &json).map_err(Error::sys(format!("write {}", path.display()))),
+        Ok(mut file) => io::Write::write_all(&mut file, &json)
+            .map_err(Error::sys(format!("write {}", path.display()))),
     }
 }
