@@ -1,0 +1,224 @@
+//! Each namespace in `linux.namespaces` is new for the container; one left
+//! out is shared with the runtime's caller (here: the test process).
+
+use integration_tests::{host_ns, unique_id, wait_exit, Bundle, Runtime};
+use serde_json::json;
+
+/// The name under `/proc/self/ns` of a config namespace type.
+fn proc_name(kind: &str) -> &str {
+    match kind {
+        "mount" => "mnt",
+        "network" => "net",
+        other => other,
+    }
+}
+
+/// What `readlink /proc/self/ns/<kind>` prints inside a container run
+/// from `bundle` (whose args this replaces).
+fn ns_inside(runtime: &Runtime, id: &str, bundle: Bundle, kind: &str) -> String {
+    let link = format!("/proc/self/ns/{}", proc_name(kind));
+    let bundle = bundle.args(&["readlink", &link]).write();
+    let output = runtime.run(id, &bundle);
+    output.assert_success();
+    output.stdout.trim_end().to_string()
+}
+
+#[track_caller]
+fn assert_private(kind: &str) {
+    let runtime = Runtime::under_test();
+    let id = unique_id();
+
+    let inside = ns_inside(&runtime, &id, Bundle::new(&id), kind);
+
+    let host = host_ns(proc_name(kind));
+    assert!(
+        inside.starts_with(&format!("{}:[", proc_name(kind))),
+        "{inside:?}"
+    );
+    assert_ne!(
+        inside, host,
+        "the container must get its own {kind} namespace"
+    );
+}
+
+#[track_caller]
+fn assert_shared(kind: &str) {
+    let runtime = Runtime::under_test();
+    let id = unique_id();
+    let mut bundle = Bundle::new(&id).without_namespace(kind);
+    if kind == "uts" {
+        // A hostname needs a private UTS namespace (runc refuses otherwise).
+        bundle = bundle.remove("/hostname");
+    }
+
+    let inside = ns_inside(&runtime, &id, bundle, kind);
+
+    assert_eq!(
+        inside,
+        host_ns(proc_name(kind)),
+        "the {kind} namespace must be the caller's"
+    );
+}
+
+#[test]
+fn pid_namespace_is_private() {
+    assert_private("pid");
+}
+
+#[test]
+fn pid_namespace_is_shared_when_not_configured() {
+    assert_shared("pid");
+}
+
+#[test]
+fn mount_namespace_is_private() {
+    assert_private("mount");
+}
+
+/// Without a mount namespace the container's mounts happen in the
+/// runtime's namespace, so the runtime is started in a throwaway one (never
+/// the host's) and the container must be in exactly that one.
+#[test]
+fn mount_namespace_is_shared_when_not_configured() {
+    let runtime = Runtime::under_test();
+    let id = unique_id();
+    let bundle = Bundle::new(&id)
+        .without_namespace("mount")
+        // Masking paths needs a private mount namespace (runc refuses).
+        .remove("/linux/maskedPaths")
+        .remove("/linux/readonlyPaths")
+        .args(&["readlink", "/proc/self/ns/mnt"])
+        .write();
+
+    let (output, runtime_ns) = runtime.run_in_new_mount_ns(&id, &bundle);
+
+    output.assert_success();
+    assert_ne!(runtime_ns, host_ns("mnt"), "the runtime was not isolated");
+    assert_eq!(output.stdout.trim_end(), runtime_ns, "{output}");
+}
+
+#[test]
+fn uts_namespace_is_private() {
+    assert_private("uts");
+}
+
+#[test]
+fn uts_namespace_is_shared_when_not_configured() {
+    assert_shared("uts");
+}
+
+#[test]
+fn ipc_namespace_is_private() {
+    assert_private("ipc");
+}
+
+#[test]
+fn ipc_namespace_is_shared_when_not_configured() {
+    assert_shared("ipc");
+}
+
+#[test]
+fn network_namespace_is_private() {
+    assert_private("network");
+}
+
+#[test]
+fn network_namespace_is_shared_when_not_configured() {
+    assert_shared("network");
+}
+
+#[test]
+fn cgroup_namespace_is_private() {
+    assert_private("cgroup");
+}
+
+#[test]
+fn cgroup_namespace_is_shared_when_not_configured() {
+    assert_shared("cgroup");
+}
+
+#[test]
+fn the_process_is_pid_1_of_its_pid_namespace() {
+    let runtime = Runtime::under_test();
+    let id = unique_id();
+    let bundle = Bundle::new(&id).args(&["sh", "-c", "echo $$"]).write();
+
+    let output = runtime.run(&id, &bundle);
+
+    output.assert_success();
+    assert_eq!(output.stdout, "1\n", "{output}");
+}
+
+#[test]
+fn hostname_is_the_configured_one() {
+    let runtime = Runtime::under_test();
+    let id = unique_id();
+    let bundle = Bundle::new(&id)
+        .set("/hostname", json!("uts-test-box"))
+        .args(&["hostname"])
+        .write();
+
+    let output = runtime.run(&id, &bundle);
+
+    output.assert_success();
+    assert_eq!(
+        output.stdout.trim_end(),
+        bundle.config()["hostname"],
+        "{output}"
+    );
+}
+
+/// One line of `/proc/<pid>/{uid,gid}_map`, or a config mapping, as
+/// (container id, host id, size).
+fn mapping_from_config(mapping: &serde_json::Value) -> (u64, u64, u64) {
+    let field = |name: &str| mapping[name].as_u64().unwrap();
+    (field("containerID"), field("hostID"), field("size"))
+}
+
+fn mapping_from_proc(line: &str) -> (u64, u64, u64) {
+    let numbers: Vec<u64> = line
+        .split_whitespace()
+        .map(|n| n.parse().unwrap_or_else(|_| panic!("id map line {line:?}")))
+        .collect();
+    match numbers[..] {
+        [container, host, size] => (container, host, size),
+        _ => panic!("id map line {line:?}"),
+    }
+}
+
+#[test]
+fn user_namespace_maps_root_to_the_configured_host_ids() {
+    let runtime = Runtime::under_test();
+    let id = unique_id();
+    let mapping = json!([{ "containerID": 0, "hostID": 100000, "size": 65536 }]);
+    let script = "id -u; id -g; cat /proc/self/uid_map; cat /proc/self/gid_map; \
+                  readlink /proc/self/ns/user";
+    let bundle = Bundle::new(&id)
+        .with_namespace("user")
+        .set("/linux/uidMappings", mapping.clone())
+        .set("/linux/gidMappings", mapping)
+        .args(&["sh", "-c", script])
+        .write();
+    let uid_map = mapping_from_config(&bundle.config()["linux"]["uidMappings"][0]);
+    let gid_map = mapping_from_config(&bundle.config()["linux"]["gidMappings"][0]);
+
+    let (created, mut stdout) = runtime.create_piped(&id, &bundle, &[]);
+    created.assert_success();
+    let pid = runtime.init_pid(&id);
+    // Seen from the host, the container's root is the mapped host id.
+    let status = std::fs::read_to_string(format!("/proc/{pid}/status")).unwrap();
+    let host_uid = status.lines().find_map(|l| l.strip_prefix("Uid:")).unwrap();
+    let host_uid: u64 = host_uid.split_whitespace().next().unwrap().parse().unwrap();
+    assert_eq!(host_uid, uid_map.1, "host view of the init: {status}");
+    runtime.start(&id).assert_success();
+    let output = stdout.read_to_end();
+    assert_eq!(wait_exit(pid), 0, "{output}");
+
+    let lines: Vec<&str> = output.lines().collect();
+    assert_eq!(lines.len(), 5, "{output}");
+    assert_eq!(lines[0], uid_map.0.to_string(), "id -u");
+    assert_eq!(lines[1], gid_map.0.to_string(), "id -g");
+    assert_eq!(mapping_from_proc(lines[2]), uid_map, "uid_map");
+    assert_eq!(mapping_from_proc(lines[3]), gid_map, "gid_map");
+    assert_ne!(lines[4], host_ns("user"), "user namespace");
+}
