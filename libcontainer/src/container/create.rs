@@ -154,14 +154,6 @@ fn build(
         .as_ref()
         .and_then(|l| l.namespaces().clone())
         .unwrap_or_default();
-    if !namespaces
-        .iter()
-        .any(|n| n.typ() == LinuxNamespaceType::Mount)
-    {
-        return Err(Error::Usage(
-            "linux.namespaces: a mount namespace is required".into(),
-        ));
-    }
     let mut clone_flags = if reaper == Reaper::Caller {
         flags::CLONE_PARENT
     } else {

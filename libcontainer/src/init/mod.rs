@@ -176,7 +176,14 @@ fn setup(plan: &InitPlan<'_>) -> Result<Ready, InitError> {
         )?;
     }
 
-    rootfs::enter(rootfs_path, plan.no_pivot, propagation)?;
+    let entry = if plan.no_pivot {
+        rootfs::Entry::MoveAndChroot
+    } else if has_ns(LinuxNamespaceType::Mount) {
+        rootfs::Entry::PivotRoot
+    } else {
+        rootfs::Entry::Chroot
+    };
+    rootfs::enter(rootfs_path, entry, propagation)?;
     if process.terminal().unwrap_or(false) {
         let socket = plan.console.as_ref().ok_or_else(|| {
             InitError::Other("process.terminal is true but no --console-socket was given".into())
@@ -195,11 +202,12 @@ fn setup(plan: &InitPlan<'_>) -> Result<Ready, InitError> {
             source,
         })?;
     }
-    for path in linux.masked_paths().iter().flatten() {
-        paths::mask(Path::new(path))?;
-    }
+    // Read-only first, as runc: a masked path inside a read-only one is still masked.
     for path in linux.readonly_paths().iter().flatten() {
         paths::make_readonly(Path::new(path))?;
+    }
+    for path in linux.masked_paths().iter().flatten() {
+        paths::mask(Path::new(path))?;
     }
     if spec
         .root()
@@ -217,7 +225,11 @@ fn setup(plan: &InitPlan<'_>) -> Result<Ready, InitError> {
     credentials::set_user_and_capabilities(process.user(), process.capabilities().as_ref())?;
     let cwd = process.cwd();
     nix::unistd::chdir(cwd).step(format!("chdir to cwd {}", cwd.display()))?;
-    let env = process.env().clone().unwrap_or_default();
+    let mut env = process.env().clone().unwrap_or_default();
+    if !env.iter().any(|e| e.starts_with("HOME=")) {
+        // Programs expect HOME; runc takes it from the container's /etc/passwd.
+        env.push(format!("HOME={}", home_of(process.user().uid())));
+    }
     let program = exec::Program::resolve(process.args().as_deref().unwrap_or_default(), &env)?;
     if process.no_new_privileges().unwrap_or(false) {
         credentials::set_no_new_privs()?;
@@ -295,6 +307,17 @@ fn join_new_session_keyring(bundle: &Path) -> Result<(), InitError> {
         -1 => Err(nix::errno::Errno::last()).step("join a new session keyring"),
         _ => Ok(()),
     }
+}
+
+/// The home directory of `uid` in the container's `/etc/passwd`, or `/`.
+fn home_of(uid: u32) -> String {
+    let passwd = std::fs::read_to_string("/etc/passwd").unwrap_or_default();
+    passwd
+        .lines()
+        .map(|line| line.split(':').collect::<Vec<_>>())
+        .find(|f| f.len() >= 6 && f[2].parse() == Ok(uid))
+        .map(|f| f[5].to_owned())
+        .unwrap_or_else(|| "/".to_owned())
 }
 
 fn set_domainname(name: &str) -> Result<(), InitError> {

@@ -140,7 +140,7 @@ fn propagate(target: &Target, dest: &Path, options: &MountOptions) -> Result<(),
     Ok(())
 }
 
-/// A v1 hierarchy of the host, as `/proc/self/mountinfo` names it.
+/// A cgroup v1 hierarchy of the host, as `/proc/self/mountinfo` names it.
 struct Hierarchy {
     /// The directory name under the cgroup root (`memory`, `cpu,cpuacct`, `systemd`).
     name: String,
@@ -158,7 +158,6 @@ fn mount_cgroup(
     ctx: &MountContext<'_>,
 ) -> Result<(), InitError> {
     let target = ctx.rootfs.dir(dest)?;
-    let flags = options.flags - MsFlags::MS_RDONLY;
     if crate::cgroups::is_unified() {
         if ctx.private_cgroupns {
             return mount(
@@ -180,22 +179,19 @@ fn mount_cgroup(
         Some("mode=755"),
     )
     .step(format!("mount tmpfs on {}", dest.display()))?;
-    let target = ctx.rootfs.mounted(dest)?;
+    // The unified hierarchy of a hybrid host is left out, as runc does.
     for h in host_hierarchies() {
         let sub = dest.join(&h.name);
         let sub_target = ctx.rootfs.dir(&sub)?;
         if ctx.private_cgroupns && !ctx.in_userns {
-            let (fstype, data) = if h.options.is_empty() {
-                ("cgroup2", None)
-            } else {
-                ("cgroup", Some(h.options.as_str()))
-            };
+            // The source names a named hierarchy by its name, as runc's mounts do.
+            let source = h.options.strip_prefix("none,name=").unwrap_or("cgroup");
             mount(
-                Some("cgroup"),
+                Some(source),
                 &sub_target.proc_path(),
-                Some(fstype),
-                flags | (options.flags & MsFlags::MS_RDONLY),
-                data,
+                Some("cgroup"),
+                options.flags,
+                Some(h.options.as_str()),
             )
             .step(format!("mount cgroup {} on {}", h.name, sub.display()))?;
         } else if cgroup_exists_in(&h.host_mount, ctx.cgroup_path) {
@@ -203,20 +199,6 @@ fn mount_cgroup(
         }
         // A hierarchy that holds no cgroup of the container (a named one truman does not
         // manage) stays an empty directory rather than exposing the host's tree.
-    }
-    if options.flags.contains(MsFlags::MS_RDONLY) {
-        mount(
-            None::<&str>,
-            &target.proc_path(),
-            None::<&str>,
-            MsFlags::MS_REMOUNT
-                | MsFlags::MS_RDONLY
-                | MsFlags::MS_NOSUID
-                | MsFlags::MS_NODEV
-                | MsFlags::MS_NOEXEC,
-            Some("mode=755"),
-        )
-        .step(format!("remount {} read-only", dest.display()))?;
     }
     Ok(())
 }
@@ -296,7 +278,6 @@ fn host_hierarchies() -> Vec<Hierarchy> {
                 }
                 opts
             }
-            "cgroup2" => String::new(),
             _ => continue,
         };
         found.push(Hierarchy {

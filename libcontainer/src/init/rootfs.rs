@@ -41,8 +41,21 @@ pub fn prepare(rootfs: &Path, propagation: Option<&str>) -> Result<(), InitError
 }
 
 /// Makes `rootfs` the root of this mount namespace and lets go of the host's tree.
-pub fn enter(rootfs: &Path, no_pivot: bool, propagation: Option<&str>) -> Result<(), InitError> {
-    if no_pivot {
+/// How the init makes the rootfs its `/`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Entry {
+    PivotRoot,
+    /// `--no-pivot`: for roots on ramfs, where pivot_root is refused.
+    MoveAndChroot,
+    /// No mount namespace of its own: pivot_root would move the root of every process
+    /// sharing the namespace, truman included, so only the init changes its root.
+    Chroot,
+}
+
+pub fn enter(rootfs: &Path, entry: Entry, propagation: Option<&str>) -> Result<(), InitError> {
+    if entry == Entry::Chroot {
+        chroot(rootfs).step(format!("chroot {}", rootfs.display()))?;
+    } else if entry == Entry::MoveAndChroot {
         chdir(rootfs).step(format!("chdir {}", rootfs.display()))?;
         mount(
             Some(rootfs),
