@@ -167,14 +167,14 @@ fn build(
             (LinuxNamespaceType::Pid | LinuxNamespaceType::Time, Some(path)) => {
                 let file = File::open(path)
                     .map_err(Error::sys(format!("open namespace {}", path.display())))?;
-                setns(&file, CloneFlags::from_bits_truncate(ns.typ() as i32)).map_err(
+                setns(&file, CloneFlags::from_bits_retain(ns.typ() as i32)).map_err(
                     Error::errno(format!("join {} namespace {}", ns.typ(), path.display())),
                 )?;
             }
             (LinuxNamespaceType::Time, None) => {
                 // A new time namespace only takes its offsets before a process enters
                 // it: unshare here, write the offsets, and let the clone enter it.
-                unshare(CloneFlags::from_bits_truncate(flags::CLONE_NEWTIME as i32))
+                unshare(CloneFlags::from_bits_retain(flags::CLONE_NEWTIME as i32))
                     .map_err(Error::errno("unshare time namespace"))?;
                 write_time_offsets(&bundle.spec)?;
             }

@@ -277,7 +277,7 @@ fn join_namespaces(join: &[(LinuxNamespaceType, PathBuf)]) -> Result<(), InitErr
             path: path.clone(),
             source,
         })?;
-        setns(&file, CloneFlags::from_bits_truncate(*typ as i32))
+        setns(&file, CloneFlags::from_bits_retain(*typ as i32))
             .step(format!("join {typ} namespace {}", path.display()))?;
     }
     Ok(())
