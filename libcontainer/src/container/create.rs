@@ -65,7 +65,7 @@ pub(crate) fn create_with(
     let bundle = load_bundle(&options.bundle)?;
     check_terminal(&bundle.spec, options)?;
     let dir = store.create(&id)?;
-    let mut record = new_record(&id, &bundle, options);
+    let mut record = new_record(&id, &bundle);
     match build(&dir, &bundle, options, &mut record, reaper) {
         Ok(init) => Ok(Created { id, init }),
         Err(e) => {
@@ -92,14 +92,13 @@ fn check_terminal(spec: &Spec, options: &CreateOptions) -> Result<()> {
     }
 }
 
-fn new_record(id: &ContainerId, bundle: &Bundle, options: &CreateOptions) -> StateRecord {
+fn new_record(id: &ContainerId, bundle: &Bundle) -> StateRecord {
     let spec = &bundle.spec;
     let linux = spec.linux().as_ref();
     let namespaces = linux
         .and_then(|l| l.namespaces().clone())
         .unwrap_or_default();
     let hooks = spec.hooks().clone();
-    let _ = options;
     StateRecord {
         oci_version: spec.version().clone(),
         id: id.to_string(),

@@ -211,3 +211,86 @@ fn load_record(dir: &Path) -> Result<StateRecord, StoreError> {
     };
     serde_json::from_slice(&bytes).map_err(|source| StoreError::Corrupt { path, source })
 }
+
+#[cfg(test)]
+mod tests {
+    use std::collections::HashMap;
+    use std::path::PathBuf;
+
+    use super::*;
+
+    fn record(id: &str) -> StateRecord {
+        StateRecord {
+            oci_version: "1.2.0".into(),
+            id: id.into(),
+            bundle: PathBuf::from("/bundle"),
+            rootfs: PathBuf::from("/bundle/rootfs"),
+            created: chrono::Utc::now(),
+            annotations: HashMap::new(),
+            cgroup_path: PathBuf::from("/x"),
+            creator: None,
+            init: None,
+            private_pid_ns: true,
+            hooks: None,
+        }
+    }
+
+    fn id(s: &str) -> ContainerId {
+        ContainerId::parse(s).unwrap()
+    }
+
+    #[test]
+    fn an_id_can_be_claimed_once() {
+        let root = tempfile::tempdir().unwrap();
+        let store = StateStore::new(root.path().join("state"));
+        let dir = store.create(&id("a")).unwrap();
+        assert!(matches!(store.create(&id("a")), Err(StoreError::Exists)));
+        dir.remove().unwrap();
+        store.create(&id("a")).unwrap();
+    }
+
+    #[test]
+    fn a_saved_record_is_loaded_whole_and_no_temporary_file_stays() {
+        let root = tempfile::tempdir().unwrap();
+        let store = StateStore::new(root.path());
+        let dir = store.create(&id("b")).unwrap();
+        assert!(dir.is_empty_claim());
+        dir.save(&record("b")).unwrap();
+        assert!(!dir.is_empty_claim());
+        let loaded = store.load(&id("b")).unwrap();
+        assert_eq!(loaded.id, "b");
+        let names: Vec<_> = fs::read_dir(dir.path())
+            .unwrap()
+            .map(|e| e.unwrap().file_name())
+            .collect();
+        assert_eq!(names, vec![std::ffi::OsString::from("state.json")]);
+    }
+
+    #[test]
+    fn unknown_and_removed_containers_do_not_exist() {
+        let root = tempfile::tempdir().unwrap();
+        let store = StateStore::new(root.path());
+        assert!(matches!(store.open(&id("c")), Err(StoreError::NotExist)));
+        assert!(matches!(store.load(&id("c")), Err(StoreError::NotExist)));
+        let dir = store.create(&id("c")).unwrap();
+        dir.remove().unwrap();
+        assert!(matches!(store.open(&id("c")), Err(StoreError::NotExist)));
+        assert!(store.ids().unwrap().is_empty());
+    }
+
+    #[test]
+    fn the_lock_serialises_commands_on_one_container() {
+        let root = tempfile::tempdir().unwrap();
+        let store = StateStore::new(root.path());
+        let held = store.create(&id("d")).unwrap();
+        let path = held.path().to_owned();
+        let other = File::open(&path).unwrap();
+        // SAFETY: a non-blocking flock on a descriptor we own.
+        let busy = unsafe { libc::flock(other.as_raw_fd(), libc::LOCK_EX | libc::LOCK_NB) };
+        assert_eq!(busy, -1, "a second lock must wait while the first is held");
+        drop(held);
+        // SAFETY: as above.
+        let free = unsafe { libc::flock(other.as_raw_fd(), libc::LOCK_EX | libc::LOCK_NB) };
+        assert_eq!(free, 0, "the lock is released with its holder");
+    }
+}
