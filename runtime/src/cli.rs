@@ -11,7 +11,8 @@ use crate::logging::LogFormat;
 #[command(
     name = "truman",
     about = "An OCI container runtime",
-    version = concat!(env!("CARGO_PKG_VERSION"), "\nspec: 1.2.1"),
+    // Printed as "truman version X", the shape go-runc parses for runc.
+    version = concat!("version ", env!("CARGO_PKG_VERSION"), "\nspec: 1.2.1"),
     disable_help_subcommand = true
 )]
 pub struct Cli {

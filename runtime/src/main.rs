@@ -16,7 +16,10 @@ use libcontainer::state::StateStore;
 use cli::{Cli, Command, CreateArgs};
 
 fn main() -> ExitCode {
-    let cli = Cli::parse();
+    let cli = match Cli::try_parse() {
+        Ok(cli) => cli,
+        Err(e) => return usage_error(e),
+    };
     let logging = match logging::init(cli.log.as_deref(), cli.log_format, cli.debug) {
         Ok(logging) => logging,
         Err(e) => {
@@ -71,6 +74,43 @@ fn execute(cli: Cli) -> anyhow::Result<ExitCode> {
         }
     }
     Ok(ExitCode::SUCCESS)
+}
+
+/// A command line clap refused. Callers show the last error line of `--log`, so the
+/// refusal goes there too when the flags that name the log could be found.
+fn usage_error(error: clap::Error) -> ExitCode {
+    use clap::error::ErrorKind;
+    if matches!(
+        error.kind(),
+        ErrorKind::DisplayHelp | ErrorKind::DisplayVersion
+    ) {
+        let _ = error.print();
+        return ExitCode::SUCCESS;
+    }
+    let args: Vec<String> = std::env::args().collect();
+    let flag = |name: &str| {
+        let prefix = format!("--{name}=");
+        args.iter()
+            .enumerate()
+            .find_map(|(i, a)| match a.strip_prefix(&prefix) {
+                Some(value) => Some(value.to_owned()),
+                None if a == &format!("--{name}") => args.get(i + 1).cloned(),
+                None => None,
+            })
+    };
+    if let Some(log) = flag("log") {
+        let format = match flag("log-format").as_deref() {
+            Some("json") => logging::LogFormat::Json,
+            _ => logging::LogFormat::Text,
+        };
+        if logging::init(Some(std::path::Path::new(&log)), format, false).is_ok() {
+            let text = error.to_string();
+            let first = text.lines().next().unwrap_or_default();
+            tracing::error!("{}", first.trim_start_matches("error: "));
+        }
+    }
+    let _ = error.print();
+    ExitCode::from(error.exit_code().clamp(0, 255) as u8)
 }
 
 /// `/run/truman` for real root; `$XDG_RUNTIME_DIR/truman` for anyone else, including
