@@ -62,7 +62,10 @@ pub(crate) fn create_with(
     reaper: Reaper,
 ) -> Result<Created> {
     let id = ContainerId::parse(&options.id)?;
-    let bundle = load_bundle(&options.bundle)?;
+    let bundle = {
+        let _span = tracing::debug_span!("load bundle").entered();
+        load_bundle(&options.bundle)?
+    };
     check_terminal(&bundle.spec, options)?;
     let dir = store.create(&id)?;
     let mut record = new_record(&id, &bundle);
@@ -183,7 +186,10 @@ fn build(
     }
     let new_userns = clone_flags & flags::CLONE_NEWUSER != 0;
 
-    let cgroup = Cgroup::open(&record.cgroup_path, options.systemd_cgroup, &id)?;
+    let cgroup = {
+        let _span = tracing::debug_span!("cgroup manager").entered();
+        Cgroup::open(&record.cgroup_path, options.systemd_cgroup, &id)?
+    };
     let (parent_end, child_end) = channel_pair().map_err(Error::sys("socketpair"))?;
 
     let child = {

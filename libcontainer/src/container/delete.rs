@@ -61,6 +61,7 @@ pub fn delete(store: &StateStore, id: &str, force: bool) -> Result<()> {
 /// the cgroup and the state directory, and runs `poststop`. Best effort: each part is
 /// tried even if another fails, because this is also the cleanup of a failed create.
 pub(crate) fn destroy(dir: ContainerDir, record: &StateRecord, reap: bool) {
+    let _span = tracing::debug_span!("destroy", id = %record.id).entered();
     if let Some(init) = &record.init {
         if let Some(pidfd) = PidFd::open(init) {
             let _ = pidfd.signal(Signal::SIGKILL);

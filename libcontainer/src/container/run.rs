@@ -46,7 +46,10 @@ pub fn run(store: &StateStore, options: &CreateOptions, detach: bool) -> Result<
     let _ = nix::sys::prctl::set_child_subreaper(true);
     let signals =
         SignalFd::with_flags(&mask, SfdFlags::SFD_CLOEXEC).map_err(Error::errno("signalfd"))?;
-    start_or_remove(store, &created.id)?;
+    {
+        let _span = tracing::debug_span!("start").entered();
+        start_or_remove(store, &created.id)?;
+    }
 
     let init = created.init.pid();
     let code = loop {

@@ -14,7 +14,7 @@ pub fn set_rlimits(rlimits: &[PosixRlimit]) -> Result<(), InitError> {
     for limit in rlimits {
         let resource = resource_of(limit.typ());
         setrlimit(resource, limit.soft(), limit.hard()).step(format!(
-            "setrlimit {:?} soft {} hard {}",
+            "setrlimit {} soft {} hard {}",
             limit.typ(),
             limit.soft(),
             limit.hard()

@@ -142,6 +142,8 @@ fn setup(plan: &InitPlan<'_>) -> Result<Ready, InitError> {
         let dev_is_bind = spec_mounts
             .iter()
             .any(|m| m.destination() == Path::new("/dev") && m.typ().as_deref() == Some("bind"));
+        // runc creates a missing cwd (as root, before the root may become read-only).
+        rootfs.dir(process.cwd())?;
         if !dev_is_bind {
             devices::create_devices(
                 &rootfs,
@@ -225,7 +227,7 @@ fn setup(plan: &InitPlan<'_>) -> Result<Ready, InitError> {
     credentials::set_user_and_capabilities(process.user(), process.capabilities().as_ref())?;
     let cwd = process.cwd();
     nix::unistd::chdir(cwd).step(format!("chdir to cwd {}", cwd.display()))?;
-    let mut env = process.env().clone().unwrap_or_default();
+    let mut env = dedup_env(process.env().as_deref().unwrap_or_default());
     if !env.iter().any(|e| e.starts_with("HOME=")) {
         // Programs expect HOME; runc takes it from the container's /etc/passwd.
         env.push(format!("HOME={}", home_of(process.user().uid())));
@@ -307,6 +309,21 @@ fn join_new_session_keyring(bundle: &Path) -> Result<(), InitError> {
         -1 => Err(nix::errno::Errno::last()).step("join a new session keyring"),
         _ => Ok(()),
     }
+}
+
+/// Keeps the last value of a variable given twice, as runc (and Go's exec) does; a
+/// program would otherwise see whichever its libc finds first.
+fn dedup_env(env: &[String]) -> Vec<String> {
+    let key = |e: &String| e.split_once('=').map_or(e.clone(), |(k, _)| k.to_owned());
+    let mut seen = std::collections::HashSet::new();
+    let mut kept: Vec<String> = env
+        .iter()
+        .rev()
+        .filter(|e| seen.insert(key(e)))
+        .cloned()
+        .collect();
+    kept.reverse();
+    kept
 }
 
 /// The home directory of `uid` in the container's `/etc/passwd`, or `/`.

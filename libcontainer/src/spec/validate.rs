@@ -70,14 +70,18 @@ pub(super) fn validate(spec: &Spec) -> Result<(), Invalid> {
                 ));
             }
         }
-        if linux.sysctl().is_some() && !seen.contains(&LinuxNamespaceType::Network) {
-            for key in linux.sysctl().iter().flat_map(|s| s.keys()) {
-                if key.starts_with("net.") {
-                    return Err(invalid(
-                        &format!("linux.sysctl.{key}"),
-                        "net sysctls need a network namespace",
-                    ));
-                }
+        for key in linux.sysctl().iter().flat_map(|s| s.keys()) {
+            let needs = sysctl_namespace(key).ok_or_else(|| {
+                invalid(
+                    &format!("linux.sysctl.{key}"),
+                    "not in a separate kernel namespace, so it would change the host",
+                )
+            })?;
+            if !seen.contains(&needs) {
+                return Err(invalid(
+                    &format!("linux.sysctl.{key}"),
+                    format!("needs a {needs} namespace, or it would change the host's"),
+                ));
             }
         }
     }
@@ -108,6 +112,30 @@ pub(super) fn validate(spec: &Spec) -> Result<(), Invalid> {
         }
     }
     Ok(())
+}
+
+/// The namespace a sysctl belongs to, as runc decides it; `None` for a sysctl that
+/// no namespace isolates.
+fn sysctl_namespace(key: &str) -> Option<LinuxNamespaceType> {
+    const IPC: [&str; 8] = [
+        "kernel.msgmax",
+        "kernel.msgmnb",
+        "kernel.msgmni",
+        "kernel.sem",
+        "kernel.shmall",
+        "kernel.shmmax",
+        "kernel.shmmni",
+        "kernel.shm_rmid_forced",
+    ];
+    if IPC.contains(&key) || key.starts_with("fs.mqueue.") {
+        Some(LinuxNamespaceType::Ipc)
+    } else if key.starts_with("net.") {
+        Some(LinuxNamespaceType::Network)
+    } else if key == "kernel.hostname" || key == "kernel.domainname" {
+        Some(LinuxNamespaceType::Uts)
+    } else {
+        None
+    }
 }
 
 /// truman implements runtime-spec 1.x; a config written for another major version
