@@ -181,6 +181,9 @@ fn build(
                 write_time_offsets(&bundle.spec)?;
             }
             (typ, Some(path)) => join.push((typ, path.clone())),
+            // The cgroup namespace is unshared by the init once it is in its cgroup:
+            // created at clone, its root would be truman's cgroup, not the container's.
+            (LinuxNamespaceType::Cgroup, None) => {}
             (typ, None) => clone_flags |= typ as u64,
         }
     }
@@ -223,6 +226,8 @@ fn build(
         .ok_or_else(|| Error::Init("init process exited during setup".into()))?;
     record.init = Some(init);
     dir.save(record)?;
+    // Before Go: a new cgroup namespace, which the init unshares after Go, takes the
+    // init's cgroup at that moment as its root.
     {
         let _span = tracing::debug_span!("cgroup").entered();
         cgroup.add(pid)?;

@@ -105,11 +105,19 @@ fn setup(plan: &InitPlan<'_>) -> Result<Ready, InitError> {
             .step("setresuid 0 in user namespace")?;
     }
     join_namespaces(&plan.join)?;
+    let namespaces = linux.namespaces().clone().unwrap_or_default();
+    let has_ns = |t| namespaces.iter().any(|n| n.typ() == t);
+    let new_ns = |t| {
+        namespaces
+            .iter()
+            .any(|n| n.typ() == t && n.path().is_none())
+    };
+    if new_ns(LinuxNamespaceType::Cgroup) {
+        nix::sched::unshare(CloneFlags::CLONE_NEWCGROUP).step("unshare cgroup namespace")?;
+    }
     if !plan.no_new_keyring {
         join_new_session_keyring(&plan.bundle.dir)?;
     }
-    let namespaces = linux.namespaces().clone().unwrap_or_default();
-    let has_ns = |t| namespaces.iter().any(|n| n.typ() == t);
     if has_ns(LinuxNamespaceType::Uts) {
         if let Some(hostname) = spec.hostname() {
             nix::unistd::sethostname(hostname).step("sethostname")?;

@@ -80,7 +80,7 @@ pub(super) fn validate(spec: &Spec) -> Result<(), Invalid> {
             if !seen.contains(&needs) {
                 return Err(invalid(
                     &format!("linux.sysctl.{key}"),
-                    format!("needs a {needs} namespace, or it would change the host's"),
+                    format!("needs its own {needs} namespace, or it would change the host's"),
                 ));
             }
         }
