@@ -5,6 +5,7 @@
 //! nothing here reads flags or prints.
 
 pub mod cgroups;
+mod console;
 pub mod container;
 mod error;
 pub mod id;

@@ -42,6 +42,8 @@ pub struct CreateOptions {
 pub struct Created {
     pub id: ContainerId,
     pub init: ProcessIdentity,
+    /// `process.terminal` was set: the pty master went to the console socket.
+    pub terminal: bool,
 }
 
 /// Who will reap the init: the caller of truman (its subreaper), as containerd and
@@ -53,24 +55,33 @@ pub enum Reaper {
 }
 
 pub fn create(store: &StateStore, options: &CreateOptions) -> Result<Created> {
-    create_with(store, options, Reaper::Caller)
+    create_with(store, options, Reaper::Caller, None)
 }
 
+/// `local_console`: for a foreground `run` without `--console-socket`, the socket on
+/// which the init sends its pty master to truman itself.
 pub(crate) fn create_with(
     store: &StateStore,
     options: &CreateOptions,
     reaper: Reaper,
+    local_console: Option<OwnedFd>,
 ) -> Result<Created> {
     let id = ContainerId::parse(&options.id)?;
     let bundle = {
         let _span = tracing::debug_span!("load bundle").entered();
         load_bundle(&options.bundle)?
     };
-    check_terminal(&bundle.spec, options)?;
+    let terminal = bundle
+        .spec
+        .process()
+        .as_ref()
+        .and_then(|p| p.terminal())
+        .unwrap_or(false);
+    let console = console_for(terminal, options, local_console)?;
     let dir = store.create(&id)?;
     let mut record = new_record(&id, &bundle);
-    match build(&dir, &bundle, options, &mut record, reaper) {
-        Ok(init) => Ok(Created { id, init }),
+    match build(&dir, &bundle, options, &mut record, reaper, console) {
+        Ok(init) => Ok(Created { id, init, terminal }),
         Err(e) => {
             super::delete::destroy(dir, &record, reaper == Reaper::Truman);
             Err(e)
@@ -78,20 +89,28 @@ pub(crate) fn create_with(
     }
 }
 
-fn check_terminal(spec: &Spec, options: &CreateOptions) -> Result<()> {
-    let terminal = spec
-        .process()
-        .as_ref()
-        .and_then(|p| p.terminal())
-        .unwrap_or(false);
-    match (terminal, &options.console_socket) {
-        (true, None) => Err(Error::Usage(
+/// Where the init sends its pty master, checked as runc checks it.
+fn console_for(
+    terminal: bool,
+    options: &CreateOptions,
+    local_console: Option<OwnedFd>,
+) -> Result<Option<OwnedFd>> {
+    match (terminal, &options.console_socket, local_console) {
+        (true, Some(path), _) => {
+            let stream = UnixStream::connect(path).map_err(Error::sys(format!(
+                "connect to console socket {}",
+                path.display()
+            )))?;
+            Ok(Some(stream.into()))
+        }
+        (true, None, Some(local)) => Ok(Some(local)),
+        (true, None, None) => Err(Error::Usage(
             "cannot allocate tty if truman will detach without setting console socket".into(),
         )),
-        (false, Some(_)) => Err(Error::Usage(
+        (false, Some(_), _) => Err(Error::Usage(
             "cannot use console socket if truman will not detach or allocate tty".into(),
         )),
-        _ => Ok(()),
+        (false, None, _) => Ok(None),
     }
 }
 
@@ -125,6 +144,7 @@ fn build(
     options: &CreateOptions,
     record: &mut StateRecord,
     reaper: Reaper,
+    console: Option<OwnedFd>,
 ) -> Result<ProcessIdentity> {
     let _span = tracing::debug_span!("create", id = %record.id).entered();
     // Written before anything exists, so that `delete --force` after a crash at any
@@ -142,13 +162,6 @@ fn build(
         .open(&fifo_path)
         .map_err(Error::sys(format!("open {}", fifo_path.display())))?
         .into();
-
-    let console = match &options.console_socket {
-        Some(path) => Some(OwnedFd::from(UnixStream::connect(path).map_err(
-            Error::sys(format!("connect to console socket {}", path.display())),
-        )?)),
-        None => None,
-    };
 
     let namespaces = bundle
         .spec

@@ -2,13 +2,18 @@
 //! the foreground it stays as the init's parent: it forwards signals to the init,
 //! reaps it, deletes the container, and returns the exit code a shell would show.
 
+use std::os::fd::AsFd;
+
+use nix::poll::{poll, PollFd, PollFlags, PollTimeout};
 use nix::sys::signal::{SigSet, Signal};
 use nix::sys::signalfd::{SfdFlags, SignalFd};
+use nix::sys::socket::{socketpair, AddressFamily, SockFlag, SockType};
 use nix::sys::wait::{waitpid, WaitPidFlag, WaitStatus};
 use nix::unistd::Pid;
 
 use super::create::{create_with, CreateOptions, Reaper};
 use super::start::start;
+use crate::console::{receive_master, Relay};
 use crate::id::ContainerId;
 use crate::state::StateStore;
 use crate::{Error, Result};
@@ -28,19 +33,39 @@ const FORWARDED: [Signal; 8] = [
 /// Returns the exit code for truman: 0 when detached, else the container's.
 pub fn run(store: &StateStore, options: &CreateOptions, detach: bool) -> Result<i32> {
     if detach {
-        let created = create_with(store, options, Reaper::Caller)?;
+        let created = create_with(store, options, Reaper::Caller, None)?;
         start_or_remove(store, &created.id)?;
         return Ok(0);
     }
-    // Blocked before the init exists, so no signal meant for it is lost; the init
-    // unblocks its copy of the mask before it execs (std does, and the kernel keeps
-    // the mask across exec otherwise), see `unblock_in_child`.
+    // With `process.terminal` and no --console-socket, the init sends its pty master
+    // to truman over this pair, and truman relays it to its own terminal.
+    let (console_here, console_there) = socketpair(
+        AddressFamily::Unix,
+        SockType::Stream,
+        None,
+        SockFlag::SOCK_CLOEXEC,
+    )
+    .map_err(Error::errno("socketpair"))?;
+    let created = create_with(store, options, Reaper::Truman, Some(console_there))?;
+    let mut relay = match created.terminal && options.console_socket.is_none() {
+        true => match receive_master(&console_here) {
+            Ok(master) => Some(Relay::new(master)),
+            Err(e) => {
+                let _ = super::delete::delete(store, created.id.as_str(), true);
+                return Err(Error::sys("receive the console master")(e));
+            }
+        },
+        false => None,
+    };
+    drop(console_here);
+
+    // The init was cloned with truman's signal mask; blocking only now keeps it out of
+    // the container's mask. From here, signals arrive through the signalfd.
     let mut mask = SigSet::empty();
     for s in FORWARDED {
         mask.add(s);
     }
     mask.add(Signal::SIGCHLD);
-    let created = create_with(store, options, Reaper::Truman)?;
     mask.thread_block().map_err(Error::errno("block signals"))?;
     // Processes that escape the init (no PID namespace) are re-parented to us.
     let _ = nix::sys::prctl::set_child_subreaper(true);
@@ -56,21 +81,73 @@ pub fn run(store: &StateStore, options: &CreateOptions, detach: bool) -> Result<
         if let Some(code) = reap(init)? {
             break code;
         }
+        let (signal_ready, stdin_ready, master_ready) = wait_for_events(&signals, relay.as_ref())?;
+        if stdin_ready {
+            if let Some(relay) = relay.as_mut() {
+                relay.from_stdin();
+            }
+        }
+        if master_ready {
+            if let Some(relay) = relay.as_mut() {
+                relay.to_stdout();
+            }
+        }
+        if !signal_ready {
+            continue;
+        }
         let Some(info) = signals
             .read_signal()
             .map_err(Error::errno("read signalfd"))?
         else {
             continue;
         };
-        let signo = info.ssi_signo as i32;
-        if signo != libc::SIGCHLD {
-            if let Ok(signal) = Signal::try_from(signo) {
-                let _ = nix::sys::signal::kill(init, signal);
+        match info.ssi_signo as i32 {
+            libc::SIGCHLD => {}
+            // A resized terminal resizes the container's; the kernel tells its
+            // foreground process group.
+            libc::SIGWINCH if relay.is_some() => {
+                if let Some(relay) = &relay {
+                    relay.resize();
+                }
+            }
+            signo => {
+                if let Ok(signal) = Signal::try_from(signo) {
+                    let _ = nix::sys::signal::kill(init, signal);
+                }
             }
         }
     };
+    if let Some(relay) = relay.as_mut() {
+        relay.drain();
+    }
+    drop(relay);
     let _ = super::delete::delete(store, created.id.as_str(), true);
     Ok(code)
+}
+
+/// Waits until a signal arrives or, when relaying a console, stdin or the master has
+/// something to read.
+fn wait_for_events(signals: &SignalFd, relay: Option<&Relay>) -> Result<(bool, bool, bool)> {
+    let mut fds = vec![PollFd::new(signals.as_fd(), PollFlags::POLLIN)];
+    let stdin = relay.and_then(Relay::stdin);
+    let master = relay.and_then(Relay::master);
+    let stdin_at = stdin.map(|fd| {
+        fds.push(PollFd::new(fd, PollFlags::POLLIN));
+        fds.len() - 1
+    });
+    let master_at = master.map(|fd| {
+        fds.push(PollFd::new(fd, PollFlags::POLLIN));
+        fds.len() - 1
+    });
+    match poll(&mut fds, PollTimeout::NONE) {
+        Ok(_) | Err(nix::errno::Errno::EINTR) => {}
+        Err(e) => return Err(Error::errno("poll")(e)),
+    }
+    let ready = |at: Option<usize>| {
+        at.and_then(|i| fds[i].revents())
+            .is_some_and(|r| !r.is_empty())
+    };
+    Ok((ready(Some(0)), ready(stdin_at), ready(master_at)))
 }
 
 fn start_or_remove(store: &StateStore, id: &ContainerId) -> Result<()> {
