@@ -90,14 +90,14 @@ impl Relay {
     }
 
     /// Moves what stdin has to the container; at EOF, stops reading it.
-    pub fn from_stdin(&mut self) {
+    pub fn pump_stdin(&mut self) {
         if !copy(libc::STDIN_FILENO, self.master.as_raw_fd()) {
             self.stdin_open = false;
         }
     }
 
     /// Moves what the container wrote to stdout; when its side closes (EIO), stops.
-    pub fn to_stdout(&mut self) {
+    pub fn pump_master(&mut self) {
         if !copy(self.master.as_raw_fd(), libc::STDOUT_FILENO) {
             self.master_open = false;
         }
@@ -111,7 +111,7 @@ impl Relay {
                 nix::poll::PollFlags::POLLIN,
             )];
             match nix::poll::poll(&mut fds, nix::poll::PollTimeout::ZERO) {
-                Ok(n) if n > 0 => self.to_stdout(),
+                Ok(n) if n > 0 => self.pump_master(),
                 _ => break,
             }
         }

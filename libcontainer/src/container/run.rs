@@ -84,12 +84,12 @@ pub fn run(store: &StateStore, options: &CreateOptions, detach: bool) -> Result<
         let (signal_ready, stdin_ready, master_ready) = wait_for_events(&signals, relay.as_ref())?;
         if stdin_ready {
             if let Some(relay) = relay.as_mut() {
-                relay.from_stdin();
+                relay.pump_stdin();
             }
         }
         if master_ready {
             if let Some(relay) = relay.as_mut() {
-                relay.to_stdout();
+                relay.pump_master();
             }
         }
         if !signal_ready {
