@@ -1,5 +1,7 @@
 //! Running the hooks of one hook point, the way runc does.
 
+use std::ffi::CString;
+use std::os::unix::ffi::OsStrExt;
 use std::os::unix::process::{CommandExt, ExitStatusExt};
 use std::process::{Command, Stdio};
 use std::time::Duration;
@@ -101,17 +103,15 @@ fn command(hook: &Hook) -> Command {
         command.arg0(argv0).args(rest);
     }
 
-    // The hook sees only the environment the spec gives it, nothing of the runtime's.
+    // The hook sees exactly the environment the spec gives it, in its order and with
+    // any duplicates, as runc passes it. std's Command keeps the environment in a
+    // sorted map, so the exec is done here, after std has set up the pipes.
+    let exec = Exec::new(hook);
     command.env_clear();
-    for entry in hook.env().iter().flatten() {
-        match entry.split_once('=') {
-            Some((key, value)) => {
-                command.env(key, value);
-            }
-            // std cannot pass an entry that is not KEY=VALUE; getenv could not see it
-            // anyway.
-            None => tracing::warn!(entry, "hook env entry is not KEY=VALUE, dropped"),
-        }
+    // SAFETY: the closure runs in the forked child before exec; it only calls execve
+    // with arrays built before the fork, and allocates nothing.
+    unsafe {
+        command.pre_exec(move || exec.run());
     }
 
     command
@@ -119,4 +119,59 @@ fn command(hook: &Hook) -> Command {
         .stdout(Stdio::piped())
         .stderr(Stdio::piped());
     command
+}
+
+/// An execve prepared before the fork: argv and envp as NUL-terminated arrays.
+struct Exec {
+    path: CString,
+    // Owned here only so that the pointers below stay valid.
+    _argv: Vec<CString>,
+    _envp: Vec<CString>,
+    argv_ptrs: Vec<*const libc::c_char>,
+    envp_ptrs: Vec<*const libc::c_char>,
+}
+
+// SAFETY: the raw pointers point into the CStrings owned by the same struct, which
+// moves as a whole into the child's pre_exec closure.
+unsafe impl Send for Exec {}
+unsafe impl Sync for Exec {}
+
+impl Exec {
+    fn new(hook: &Hook) -> Self {
+        let cstring = |s: &str| CString::new(s.replace('\0', "")).unwrap_or_default();
+        let path = CString::new(hook.path().as_os_str().as_bytes()).unwrap_or_default();
+        let argv: Vec<CString> = match hook.args().as_deref() {
+            Some(args) if !args.is_empty() => args.iter().map(|a| cstring(a)).collect(),
+            _ => vec![path.clone()],
+        };
+        let envp: Vec<CString> = hook.env().iter().flatten().map(|e| cstring(e)).collect();
+        let nul_terminated = |v: &[CString]| {
+            v.iter()
+                .map(|c| c.as_ptr())
+                .chain(std::iter::once(std::ptr::null()))
+                .collect()
+        };
+        let argv_ptrs = nul_terminated(&argv);
+        let envp_ptrs = nul_terminated(&envp);
+        Self {
+            path,
+            _argv: argv,
+            _envp: envp,
+            argv_ptrs,
+            envp_ptrs,
+        }
+    }
+
+    /// Only returns on failure, with execve's error.
+    fn run(&self) -> std::io::Result<()> {
+        // SAFETY: every pointer is valid and NUL-terminated; the arrays end in null.
+        unsafe {
+            libc::execve(
+                self.path.as_ptr(),
+                self.argv_ptrs.as_ptr(),
+                self.envp_ptrs.as_ptr(),
+            );
+        }
+        Err(std::io::Error::last_os_error())
+    }
 }

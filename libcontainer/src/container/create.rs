@@ -206,6 +206,16 @@ fn build(
         let _span = tracing::debug_span!("cgroup manager").entered();
         Cgroup::open(&record.cgroup_path, options.systemd_cgroup, &id)?
     };
+    let error_path = dir.exec_error_path();
+    let exec_error: OwnedFd = File::options()
+        .write(true)
+        .create(true)
+        .truncate(true)
+        .mode(0o600)
+        .custom_flags(libc::O_CLOEXEC)
+        .open(&error_path)
+        .map_err(Error::sys(format!("create {}", error_path.display())))?
+        .into();
     let (parent_end, child_end) = channel_pair().map_err(Error::sys("socketpair"))?;
 
     let child = {
@@ -219,6 +229,7 @@ fn build(
                 bundle,
                 channel: child_end,
                 fifo,
+                exec_error,
                 console,
                 close_first: vec![dir.lock_fd()],
                 preserve_fds: options.preserve_fds,
@@ -233,6 +244,7 @@ fn build(
     };
     drop(child_end);
     drop(fifo);
+    drop(exec_error);
     drop(console);
 
     let init = ProcessIdentity::of(pid)
@@ -282,8 +294,12 @@ fn build(
                         )?;
                     }
                 }
+                let created = hook_state(record, Status::Created)?;
                 parent_end
-                    .send(&ToInit::HooksDone { state })
+                    .send(&ToInit::HooksDone {
+                        creating: state,
+                        created,
+                    })
                     .map_err(Error::sys("sync with init"))?;
             }
             Some(FromInit::Ready) => break,

@@ -34,11 +34,33 @@ pub fn start(store: &StateStore, id: &str) -> Result<()> {
         .map_err(Error::sys(format!("remove {}", fifo_path.display())))?;
     fifo.write_all(&[0])
         .map_err(Error::sys("write exec fifo"))?;
+    wait_for_exec(&fifo, &dir.exec_error_path())?;
     drop(fifo);
 
     if let Some(list) = record.hooks.as_ref().and_then(|h| h.poststart().clone()) {
         let state = hook_state(&record, Status::Running)?;
         hooks::run_hooks(hooks::HookPoint::Poststart, &list, state.as_bytes())?;
+    }
+    Ok(())
+}
+
+/// Returns once the init has exec'd the user program, so that poststart hooks run
+/// after it, as the spec asks. The init holds the fifo's only read end, close-on-exec:
+/// when it execs (or dies), the last reader is gone and our write end reports POLLERR.
+fn wait_for_exec(fifo: &std::fs::File, error_path: &std::path::Path) -> Result<()> {
+    use nix::poll::{poll, PollFd, PollFlags, PollTimeout};
+    use std::os::fd::AsFd;
+    loop {
+        let mut fds = [PollFd::new(fifo.as_fd(), PollFlags::empty())];
+        match poll(&mut fds, PollTimeout::NONE) {
+            Err(nix::errno::Errno::EINTR) => continue,
+            Err(e) => return Err(Error::errno("wait for the container process to start")(e)),
+            Ok(_) => break,
+        }
+    }
+    let error = std::fs::read_to_string(error_path).unwrap_or_default();
+    if !error.is_empty() {
+        return Err(Error::Init(error));
     }
     Ok(())
 }

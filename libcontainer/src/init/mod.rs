@@ -39,6 +39,10 @@ pub(crate) struct InitPlan<'a> {
     pub channel: Channel,
     /// Read end of the exec fifo; `start` writes one byte into it.
     pub fifo: OwnedFd,
+    /// Where the init writes why it failed after `create` returned (a startContainer
+    /// hook, the exec), for `start` to report. Opened by truman, so the init can write
+    /// it whatever user it has become.
+    pub exec_error: OwnedFd,
     /// The connected `--console-socket`, when `process.terminal` is set.
     pub console: Option<OwnedFd>,
     /// truman's descriptors the init must not keep (the container lock).
@@ -55,21 +59,22 @@ pub(crate) struct InitPlan<'a> {
 }
 
 /// The init's entry point: never returns. Setup errors go to truman as text.
-pub(crate) fn run(plan: InitPlan<'_>) -> ! {
+pub(crate) fn run(mut plan: InitPlan<'_>) -> ! {
     for fd in &plan.close_first {
         let _ = nix::unistd::close(*fd);
     }
-    let channel = &plan.channel;
-    let error = match setup(&plan) {
-        Ok(ready) => match finish(ready, &plan) {
-            Ok(never) => match never {},
-            Err(e) => e,
-        },
-        Err(e) => e,
-    };
-    let _ = channel.send(&FromInit::Failed {
-        error: error.to_string(),
-    });
+    match setup(&mut plan) {
+        Err(error) => {
+            let _ = plan.channel.send(&FromInit::Failed {
+                error: error.to_string(),
+            });
+        }
+        Ok(ready) => {
+            let Err(error) = finish(ready, &plan);
+            // truman's create has returned by now; `start` reads this file.
+            let _ = nix::unistd::write(&plan.exec_error, error.to_string().as_bytes());
+        }
+    }
     // SAFETY: _exit ends this process at once, without running truman's atexit or
     // destructors, which belong to the parent's copy of this memory.
     unsafe { libc::_exit(1) }
@@ -81,7 +86,7 @@ struct Ready {
     state_for_hooks: String,
 }
 
-fn setup(plan: &InitPlan<'_>) -> Result<Ready, InitError> {
+fn setup(plan: &mut InitPlan<'_>) -> Result<Ready, InitError> {
     let spec = &plan.bundle.spec;
     let process = spec
         .process()
@@ -166,14 +171,15 @@ fn setup(plan: &InitPlan<'_>) -> Result<Ready, InitError> {
     plan.channel
         .send(&FromInit::RunHooks)
         .map_err(InitError::Sync)?;
-    let state_for_hooks = match plan.channel.recv::<ToInit>().map_err(InitError::Sync)? {
-        Some(ToInit::HooksDone { state }) => state,
-        other => {
-            return Err(InitError::Other(format!(
-                "sync: expected HooksDone, got {other:?}"
-            )))
-        }
-    };
+    let (state_creating, state_created) =
+        match plan.channel.recv::<ToInit>().map_err(InitError::Sync)? {
+            Some(ToInit::HooksDone { creating, created }) => (creating, created),
+            other => {
+                return Err(InitError::Other(format!(
+                    "sync: expected HooksDone, got {other:?}"
+                )))
+            }
+        };
     if let Some(list) = spec
         .hooks()
         .as_ref()
@@ -182,7 +188,7 @@ fn setup(plan: &InitPlan<'_>) -> Result<Ready, InitError> {
         hooks::run_hooks(
             hooks::HookPoint::CreateContainer,
             &list,
-            state_for_hooks.as_bytes(),
+            state_creating.as_bytes(),
         )?;
     }
 
@@ -195,14 +201,16 @@ fn setup(plan: &InitPlan<'_>) -> Result<Ready, InitError> {
     };
     rootfs::enter(rootfs_path, entry, propagation)?;
     if process.terminal().unwrap_or(false) {
-        let socket = plan.console.as_ref().ok_or_else(|| {
+        // Taken, so that the connection closes once the master is sent: the caller
+        // may wait for the end of the stream.
+        let socket = plan.console.take().ok_or_else(|| {
             InitError::Other("process.terminal is true but no --console-socket was given".into())
         })?;
         let size = process
             .console_size()
             .as_ref()
             .map(|b| (b.height() as u32, b.width() as u32));
-        console::setup(socket, size)?;
+        console::setup(&socket, size)?;
     }
     for (key, value) in linux.sysctl().clone().unwrap_or_default() {
         let path = PathBuf::from("/proc/sys").join(key.replace('.', "/"));
@@ -246,13 +254,11 @@ fn setup(plan: &InitPlan<'_>) -> Result<Ready, InitError> {
     }
     Ok(Ready {
         program,
-        state_for_hooks,
+        state_for_hooks: state_created,
     })
 }
 
-enum Never {}
-
-fn finish(ready: Ready, plan: &InitPlan<'_>) -> Result<Never, InitError> {
+fn finish(ready: Ready, plan: &InitPlan<'_>) -> Result<std::convert::Infallible, InitError> {
     plan.channel
         .send(&FromInit::Ready)
         .map_err(InitError::Sync)?;

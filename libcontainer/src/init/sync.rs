@@ -7,8 +7,9 @@ use serde::{Deserialize, Serialize};
 pub enum ToInit {
     /// The init is in its cgroup and its id maps are written: go on.
     Go,
-    /// The host-side hooks ran; here is the state to give the container-side ones.
-    HooksDone { state: String },
+    /// The host-side hooks ran; here is the state to give the container-side ones:
+    /// `creating` for createContainer, `created` for startContainer.
+    HooksDone { creating: String, created: String },
 }
 
 /// init → truman.

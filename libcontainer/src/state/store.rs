@@ -12,6 +12,7 @@ use crate::id::ContainerId;
 
 const STATE_FILE: &str = "state.json";
 const EXEC_FIFO: &str = "exec.fifo";
+const EXEC_ERROR: &str = "exec.error";
 
 #[derive(Debug, thiserror::Error)]
 pub enum StoreError {
@@ -136,6 +137,11 @@ impl ContainerDir {
 
     pub fn fifo_path(&self) -> PathBuf {
         self.path.join(EXEC_FIFO)
+    }
+
+    /// Why the init failed between `start` and the exec, if it did.
+    pub fn exec_error_path(&self) -> PathBuf {
+        self.path.join(EXEC_ERROR)
     }
 
     /// True when the directory holds no record: a `create` died before writing one.
