@@ -1,5 +1,7 @@
 //! The container's cgroup, through the `libcgroups` crate (v1, v2 and hybrid hosts).
 
+pub mod hierarchy;
+
 use std::path::{Path, PathBuf};
 
 use libcgroups::common::{create_cgroup_manager, AnyCgroupManager, CgroupConfig, CgroupManager};
@@ -18,6 +20,10 @@ pub struct CgroupError {
 pub struct Cgroup {
     path: PathBuf,
     manager: AnyCgroupManager,
+    /// On a v1 or hybrid host, the container's cgroup in the hierarchies libcgroups'
+    /// v1 manager leaves out: named ones (`name=systemd`) and the hybrid cgroup2 tree.
+    /// runc puts the container in those too, so that it sees its own cgroup there.
+    extra: Vec<PathBuf>,
 }
 
 /// The cgroup path for a container: `linux.cgroupsPath` if given, else `/<id>` as runc
@@ -49,9 +55,19 @@ impl Cgroup {
             op: "open",
             message: e.to_string(),
         })?;
+        let extra = if is_unified() {
+            Vec::new()
+        } else {
+            hierarchy::hierarchies()
+                .iter()
+                .filter(|h| h.kind != hierarchy::Kind::Controllers)
+                .map(|h| h.dir_of(path))
+                .collect()
+        };
         Ok(Self {
             path: path.to_owned(),
             manager,
+            extra,
         })
     }
 
@@ -68,12 +84,37 @@ impl Cgroup {
 
     /// Creates the cgroup where missing and moves `pid` into it.
     pub fn add(&self, pid: Pid) -> Result<(), CgroupError> {
-        self.manager.add_task(pid).map_err(self.err("add process"))
+        self.manager
+            .add_task(pid)
+            .map_err(self.err("add process"))?;
+        for dir in &self.extra {
+            std::fs::create_dir_all(dir)
+                .and_then(|_| std::fs::write(dir.join("cgroup.procs"), pid.to_string()))
+                .map_err(|e| CgroupError {
+                    path: dir.clone(),
+                    op: "add process",
+                    message: e.to_string(),
+                })?;
+        }
+        Ok(())
     }
 
     /// Kills whatever is left in the cgroup and removes it.
     pub fn remove(&self) -> Result<(), CgroupError> {
-        self.manager.remove().map_err(self.err("remove"))
+        self.manager.remove().map_err(self.err("remove"))?;
+        for dir in &self.extra {
+            match std::fs::remove_dir(dir) {
+                Err(e) if e.kind() != std::io::ErrorKind::NotFound => {
+                    return Err(CgroupError {
+                        path: dir.clone(),
+                        op: "remove",
+                        message: e.to_string(),
+                    })
+                }
+                _ => {}
+            }
+        }
+        Ok(())
     }
 
     pub fn pids(&self) -> Result<Vec<Pid>, CgroupError> {

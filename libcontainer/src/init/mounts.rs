@@ -1,6 +1,6 @@
 //! The spec's `mounts`, each landing on a target resolved inside the rootfs.
 
-use std::path::{Path, PathBuf};
+use std::path::Path;
 
 use nix::mount::{mount, MsFlags};
 use oci_spec::runtime::Mount;
@@ -8,6 +8,7 @@ use oci_spec::runtime::Mount;
 use super::error::{InitError, Step};
 use super::mount_options::{self, MountOptions};
 use super::rootfs_dir::{RootfsDir, Target};
+use crate::cgroups::hierarchy::{hierarchies, Kind};
 
 /// What a mount needs to know of the container beyond the mount itself.
 pub struct MountContext<'a> {
@@ -140,15 +141,6 @@ fn propagate(target: &Target, dest: &Path, options: &MountOptions) -> Result<(),
     Ok(())
 }
 
-/// A cgroup v1 hierarchy of the host, as `/proc/self/mountinfo` names it.
-struct Hierarchy {
-    /// The directory name under the cgroup root (`memory`, `cpu,cpuacct`, `systemd`).
-    name: String,
-    /// Mount options that select the hierarchy (`memory`, `none,name=systemd`).
-    options: String,
-    host_mount: PathBuf,
-}
-
 /// `/sys/fs/cgroup` in the container. On a cgroup v2 host that is a cgroup2 mount; on
 /// a v1 or hybrid host, a tmpfs holding one mount per host hierarchy, each showing the
 /// container's own cgroup as its root.
@@ -180,7 +172,10 @@ fn mount_cgroup(
     )
     .step(format!("mount tmpfs on {}", dest.display()))?;
     // The unified hierarchy of a hybrid host is left out, as runc does.
-    for h in host_hierarchies() {
+    for h in hierarchies()
+        .into_iter()
+        .filter(|h| h.kind != Kind::Unified)
+    {
         let sub = dest.join(&h.name);
         let sub_target = ctx.rootfs.dir(&sub)?;
         if ctx.private_cgroupns && !ctx.in_userns {
@@ -194,11 +189,9 @@ fn mount_cgroup(
                 Some(h.options.as_str()),
             )
             .step(format!("mount cgroup {} on {}", h.name, sub.display()))?;
-        } else if cgroup_exists_in(&h.host_mount, ctx.cgroup_path) {
-            bind_host_cgroup(&h.host_mount, &sub_target, &sub, options, ctx)?;
+        } else {
+            bind_host_cgroup(&h.mount_point, &sub_target, &sub, options, ctx)?;
         }
-        // A hierarchy that holds no cgroup of the container (a named one truman does not
-        // manage) stays an empty directory rather than exposing the host's tree.
     }
     Ok(())
 }
@@ -234,57 +227,4 @@ fn bind_host_cgroup(
         None::<&str>,
     )
     .step(format!("remount {}", dest.display()))
-}
-
-fn cgroup_exists_in(host_mount: &Path, cgroup_path: &Path) -> bool {
-    host_mount
-        .join(cgroup_path.strip_prefix("/").unwrap_or(cgroup_path))
-        .is_dir()
-}
-
-fn host_hierarchies() -> Vec<Hierarchy> {
-    let Ok(mountinfo) = std::fs::read_to_string("/proc/self/mountinfo") else {
-        return Vec::new();
-    };
-    let mut found = Vec::new();
-    for line in mountinfo.lines() {
-        let Some((left, right)) = line.split_once(" - ") else {
-            continue;
-        };
-        let mut right = right.split(' ');
-        let (Some(fstype), _, Some(super_opts)) = (right.next(), right.next(), right.next()) else {
-            continue;
-        };
-        let Some(mount_point) = left.split(' ').nth(4) else {
-            continue;
-        };
-        let Some(name) = mount_point.strip_prefix("/sys/fs/cgroup/") else {
-            continue;
-        };
-        let options = match fstype {
-            "cgroup" => {
-                let subsystems: Vec<&str> = super_opts
-                    .split(',')
-                    .filter(|o| {
-                        !matches!(*o, "rw" | "ro")
-                            && !o.starts_with("release_agent")
-                            && *o != "clone_children"
-                            && *o != "xattr"
-                    })
-                    .collect();
-                let mut opts = subsystems.join(",");
-                if subsystems.iter().all(|s| s.starts_with("name=")) {
-                    opts = format!("none,{opts}");
-                }
-                opts
-            }
-            _ => continue,
-        };
-        found.push(Hierarchy {
-            name: name.to_owned(),
-            options,
-            host_mount: PathBuf::from(mount_point),
-        });
-    }
-    found
 }

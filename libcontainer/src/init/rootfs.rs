@@ -29,6 +29,10 @@ pub fn prepare(rootfs: &Path, propagation: Option<&str>) -> Result<(), InitError
         flags
     };
     mount(None::<&str>, "/", None::<&str>, early, None::<&str>).step("set propagation of /")?;
+    // A non-recursive propagation ("private", "slave") leaves the mount holding the
+    // rootfs shared with the caller's namespace: every mount below would leak there,
+    // and pivot_root refuses a shared parent. Make that one mount private first.
+    make_parent_mount_private(rootfs)?;
     mount(
         Some(rootfs),
         rootfs,
@@ -112,4 +116,43 @@ pub fn make_readonly() -> Result<(), InitError> {
     let flags =
         MsFlags::MS_BIND | MsFlags::MS_REMOUNT | MsFlags::MS_RDONLY | locked_flags(Path::new("/"));
     mount(None::<&str>, "/", None::<&str>, flags, None::<&str>).step("remount / read-only")
+}
+
+/// Makes the mount that holds `path` private, if it is shared.
+fn make_parent_mount_private(path: &Path) -> Result<(), InitError> {
+    let mountinfo =
+        std::fs::read_to_string("/proc/self/mountinfo").map_err(|source| InitError::Path {
+            step: "read",
+            path: "/proc/self/mountinfo".into(),
+            source,
+        })?;
+    // The last, longest mount point that contains `path` is the one on top.
+    let mut holder: Option<(&str, bool)> = None;
+    for line in mountinfo.lines() {
+        let Some((left, _)) = line.split_once(" - ") else {
+            continue;
+        };
+        let fields: Vec<&str> = left.split(' ').collect();
+        let Some(point) = fields.get(4) else {
+            continue;
+        };
+        if !path.starts_with(point) {
+            continue;
+        }
+        let shared = fields[6..].iter().any(|f| f.starts_with("shared:"));
+        if holder.is_none_or(|(best, _)| point.len() >= best.len()) {
+            holder = Some((point, shared));
+        }
+    }
+    match holder {
+        Some((point, true)) => mount(
+            None::<&str>,
+            point,
+            None::<&str>,
+            MsFlags::MS_PRIVATE,
+            None::<&str>,
+        )
+        .step(format!("make {point} private")),
+        _ => Ok(()),
+    }
 }

@@ -50,6 +50,7 @@ impl RootfsDir {
 
     /// Resolves `dest`, creating it (and its parents) as a directory if missing.
     pub fn dir(&self, dest: &Path) -> Result<Target, InitError> {
+        let dest = &self.expand_symlinks(dest)?;
         let handle = self
             .root
             .mkdir_all(dest, &Permissions::from_mode(0o755))
@@ -62,6 +63,7 @@ impl RootfsDir {
         if let Ok(handle) = self.root.resolve(dest) {
             return Ok(Target { handle });
         }
+        let dest = &self.expand_symlinks(dest)?;
         if let Some(parent) = dest.parent() {
             self.root
                 .mkdir_all(parent, &Permissions::from_mode(0o755))
@@ -75,6 +77,53 @@ impl RootfsDir {
             .resolve(dest)
             .map_err(Self::err("resolve", dest))?;
         Ok(Target { handle })
+    }
+
+    /// `dest` with each symlink in it replaced by its target, read as if the rootfs
+    /// were `/` (an absolute target or a `..` never leaves it). A mount point behind a
+    /// link to a directory that does not exist yet (`/var/run -> /run/x`) is then
+    /// created where the link points, as runc does; pathrs alone refuses to create
+    /// through a dangling link. The result is still resolved by pathrs, in the root.
+    fn expand_symlinks(&self, dest: &Path) -> Result<PathBuf, InitError> {
+        const MAX_LINKS: usize = 40;
+        let mut pending: Vec<std::ffi::OsString> = dest
+            .components()
+            .rev()
+            .map(|c| c.as_os_str().to_owned())
+            .collect();
+        let mut resolved = PathBuf::from("/");
+        let mut links = 0;
+        while let Some(part) = pending.pop() {
+            match part.to_str() {
+                Some("/") | Some(".") => {}
+                Some("..") => {
+                    resolved.pop();
+                }
+                _ => {
+                    let candidate = resolved.join(&part);
+                    match self.root.readlink(&candidate) {
+                        Ok(target) => {
+                            links += 1;
+                            if links > MAX_LINKS {
+                                return Err(InitError::Path {
+                                    step: "resolve mount point",
+                                    path: dest.to_owned(),
+                                    source: std::io::Error::from_raw_os_error(libc::ELOOP),
+                                });
+                            }
+                            if target.is_absolute() {
+                                resolved = PathBuf::from("/");
+                            }
+                            pending.extend(
+                                target.components().rev().map(|c| c.as_os_str().to_owned()),
+                            );
+                        }
+                        Err(_) => resolved = candidate,
+                    }
+                }
+            }
+        }
+        Ok(resolved)
     }
 
     /// Resolves `dest` again after something was mounted on it: a handle taken before

@@ -24,14 +24,6 @@ pub(super) fn validate(spec: &Spec) -> Result<(), Invalid> {
     if !process.cwd().is_absolute() {
         return Err(invalid("process.cwd", "must be an absolute path"));
     }
-    for (i, mount) in spec.mounts().iter().flatten().enumerate() {
-        if !mount.destination().is_absolute() {
-            return Err(invalid(
-                &format!("mounts[{i}].destination"),
-                format!("{:?} is not an absolute path", mount.destination()),
-            ));
-        }
-    }
     if let Some(linux) = spec.linux() {
         let mut seen = HashSet::new();
         let namespaces = linux.namespaces().as_deref().unwrap_or_default();
