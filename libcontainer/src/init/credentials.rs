@@ -92,8 +92,13 @@ pub fn set_user_and_capabilities(
         caps::set(None, CapSet::Effective, &to_caps(c.effective())?)?;
         caps::set(None, CapSet::Permitted, &to_caps(c.permitted())?)?;
         caps::clear(None, CapSet::Ambient)?;
+        // The kernel raises an ambient capability only if it is also permitted and
+        // inheritable; runc's own default spec asks for ambient ones without the
+        // inheritable set, and runc only warns. So do we.
         for cap in to_caps(c.ambient())? {
-            caps::raise(None, CapSet::Ambient, cap)?;
+            if let Err(e) = caps::raise(None, CapSet::Ambient, cap) {
+                tracing::warn!("cannot raise ambient {cap}: {e}");
+            }
         }
     }
     if let Some(mask) = user.umask() {
