@@ -222,3 +222,108 @@ fn user_namespace_maps_root_to_the_configured_host_ids() {
     assert_eq!(mapping_from_proc(lines[3]), gid_map, "gid_map");
     assert_ne!(lines[4], host_ns("user"), "user namespace");
 }
+
+/// A running container whose namespaces others can join, and its init's pid.
+fn namespace_holder(runtime: &Runtime) -> (String, Bundle, i32) {
+    let id = unique_id();
+    let bundle = Bundle::new(&id).args(&["sleep", "1000"]).write();
+    runtime.create(&id, &bundle, &[]).assert_success();
+    runtime.start(&id).assert_success();
+    let pid = runtime.init_pid(&id);
+    (id, bundle, pid)
+}
+
+#[test]
+fn namespaces_given_by_path_are_joined() {
+    let runtime = Runtime::under_test();
+    let (_holder, _holder_bundle, holder_pid) = namespace_holder(&runtime);
+    let id = unique_id();
+    let mut bundle = Bundle::new(&id).args(&[
+        "sh",
+        "-c",
+        "for ns in net ipc uts pid; do readlink /proc/self/ns/$ns; done; echo pid=$$",
+    ]);
+    for (kind, proc_name) in [
+        ("network", "net"),
+        ("ipc", "ipc"),
+        ("uts", "uts"),
+        ("pid", "pid"),
+    ] {
+        bundle = bundle.without_namespace(kind).set(
+            "/linux/namespaces/-",
+            serde_json::json!({"type": kind, "path": format!("/proc/{holder_pid}/ns/{proc_name}")}),
+        );
+    }
+    // Joining another container's uts namespace means keeping its hostname.
+    let bundle = bundle.remove("/hostname").write();
+
+    let output = runtime.run(&id, &bundle);
+
+    output.assert_success();
+    let lines: Vec<&str> = output.stdout.lines().collect();
+    for (i, ns) in ["net", "ipc", "uts", "pid"].iter().enumerate() {
+        let holder_ns = std::fs::read_link(format!("/proc/{holder_pid}/ns/{ns}")).unwrap();
+        assert_eq!(
+            lines.get(i).copied(),
+            Some(holder_ns.to_str().unwrap()),
+            "{ns}: {output}"
+        );
+    }
+    assert_ne!(
+        lines.get(4).copied(),
+        Some("pid=1"),
+        "a joined pid namespace already has its pid 1: {output}"
+    );
+}
+
+#[test]
+fn a_time_namespace_applies_its_offsets() {
+    let runtime = Runtime::under_test();
+    let id = unique_id();
+    let offset_secs: u64 = 10 * 24 * 3600;
+    let bundle = Bundle::new(&id)
+        .with_namespace("time")
+        .set(
+            "/linux/timeOffsets",
+            serde_json::json!({"boottime": {"secs": offset_secs, "nanosecs": 0}}),
+        )
+        .args(&[
+            "sh",
+            "-c",
+            "readlink /proc/self/ns/time; cut -d. -f1 /proc/uptime",
+        ])
+        .write();
+    let host_uptime_before: u64 = std::fs::read_to_string("/proc/uptime")
+        .unwrap()
+        .split('.')
+        .next()
+        .unwrap()
+        .parse()
+        .unwrap();
+
+    let output = runtime.run(&id, &bundle);
+
+    output.assert_success();
+    let mut lines = output.stdout.lines();
+    assert_ne!(lines.next(), Some(host_ns("time").as_str()), "{output}");
+    let uptime: u64 = lines.next().unwrap_or_default().parse().expect("uptime");
+    assert!(
+        uptime >= host_uptime_before + offset_secs,
+        "boottime inside ({uptime}s) is not offset by {offset_secs}s from the host's ({host_uptime_before}s)"
+    );
+}
+
+#[test]
+fn domainname_is_the_configured_one() {
+    let runtime = Runtime::under_test();
+    let id = unique_id();
+    let bundle = Bundle::new(&id)
+        .set("/domainname", serde_json::json!("truman.example"))
+        .args(&["cat", "/proc/sys/kernel/domainname"])
+        .write();
+
+    let output = runtime.run(&id, &bundle);
+
+    output.assert_success();
+    assert_eq!(output.stdout.trim_end(), "truman.example", "{output}");
+}

@@ -1,0 +1,178 @@
+//! runc's command-line contract as callers use it: `spec`, `--version`, flags as
+//! `--flag value` and `--flag=value`, short aliases, `run --detach`, `kill --all`, and
+//! refused command lines reported in `--log`.
+
+use integration_tests::{is_alive, unique_id, wait_exit, Bundle, Runtime};
+use serde_json::Value;
+
+#[test]
+fn spec_writes_a_config_that_runs_and_refuses_to_overwrite_it() {
+    let runtime = Runtime::under_test();
+    let id = unique_id();
+    // A bundle whose config.json comes from `spec` itself.
+    let bundle = Bundle::new(&id).remove_config();
+    let dir = bundle.path().to_str().unwrap().to_owned();
+
+    runtime.cmd(&["spec", "--bundle", &dir]).assert_success();
+    let written: Value =
+        serde_json::from_str(&std::fs::read_to_string(bundle.path().join("config.json")).unwrap())
+            .expect("spec writes JSON");
+    assert_eq!(written["root"]["path"], "rootfs", "{written}");
+    assert_eq!(written["process"]["args"][0], "sh", "{written}");
+
+    let again = runtime.cmd(&["spec", "--bundle", &dir]);
+    again.assert_failure();
+    assert!(again.stderr.contains("config.json"), "{again}");
+
+    // The spec runs as written, once the terminal it asks for is left out.
+    let mut config = written;
+    config["process"]["terminal"] = Value::Bool(false);
+    config["process"]["args"] = serde_json::json!(["true"]);
+    let bundle = bundle.replace_config(config).write();
+    runtime.run(&id, &bundle).assert_success();
+}
+
+#[test]
+fn spec_rootless_maps_the_caller_into_a_user_namespace() {
+    let runtime = Runtime::under_test();
+    let dir = tempfile::tempdir().unwrap();
+
+    runtime
+        .cmd(&[
+            "spec",
+            "--rootless",
+            "--bundle",
+            dir.path().to_str().unwrap(),
+        ])
+        .assert_success();
+
+    let config: Value =
+        serde_json::from_str(&std::fs::read_to_string(dir.path().join("config.json")).unwrap())
+            .unwrap();
+    let namespaces: Vec<&str> = config["linux"]["namespaces"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|ns| ns["type"].as_str().unwrap())
+        .collect();
+    assert!(namespaces.contains(&"user"), "{config}");
+    let euid = nix::unistd::geteuid().as_raw();
+    assert_eq!(
+        config["linux"]["uidMappings"][0]["hostID"], euid,
+        "{config}"
+    );
+}
+
+#[test]
+fn version_prints_the_lines_go_runc_parses() {
+    let runtime = Runtime::under_test();
+
+    let output = runtime.cmd(&["--version"]);
+
+    output.assert_success();
+    let first = output.stdout.lines().next().unwrap_or_default();
+    let name = runtime.bin().file_name().unwrap().to_str().unwrap();
+    assert!(
+        first.starts_with(&format!("{name} version ")),
+        "go-runc reads `<name> version X`: {output}"
+    );
+    assert!(
+        output.stdout.lines().any(|l| l.starts_with("spec: ")),
+        "{output}"
+    );
+}
+
+#[test]
+fn flags_work_with_an_equals_sign_and_short_aliases() {
+    let runtime = Runtime::under_test();
+    let id = unique_id();
+    let bundle = Bundle::new(&id).args(&["sleep", "1000"]).write();
+    let bundle_flag = format!("--bundle={}", bundle.path().display());
+    let pid_file = runtime.pid_file(&id);
+    let pid_flag = format!("--pid-file={}", pid_file.display());
+
+    runtime.create(&id, &bundle, &[]).assert_success();
+    runtime.delete(&id, true).assert_success();
+    runtime
+        .cmd(&["create", &bundle_flag, &pid_flag, &id])
+        .assert_success();
+    let pid = runtime.init_pid(&id);
+    runtime.cmd(&["kill", "-a", &id, "KILL"]).assert_success();
+    assert_eq!(wait_exit(pid), 128 + libc::SIGKILL);
+    runtime.cmd(&["delete", "-f", &id]).assert_success();
+    assert!(!runtime.root().join(&id).exists());
+}
+
+#[test]
+fn run_detach_returns_with_the_container_running() {
+    let runtime = Runtime::under_test();
+    let id = unique_id();
+    let bundle = Bundle::new(&id).args(&["sleep", "1000"]).write();
+    let pid_file = runtime.pid_file(&id);
+
+    runtime
+        .cmd(&[
+            "run",
+            "-d",
+            "--bundle",
+            bundle.path().to_str().unwrap(),
+            "--pid-file",
+            pid_file.to_str().unwrap(),
+            &id,
+        ])
+        .assert_success();
+
+    let state = runtime.state(&id);
+    assert_eq!(state["status"], "running", "{state}");
+    let pid = runtime.init_pid(&id);
+    assert_eq!(state["pid"], pid, "{state}");
+    assert!(is_alive(pid));
+}
+
+#[test]
+fn kill_all_reaches_every_process_without_a_pid_namespace() {
+    let runtime = Runtime::under_test();
+    let id = unique_id();
+    // Without a pid namespace, killing the init does not take its children with it.
+    let bundle = Bundle::new(&id)
+        .without_namespace("pid")
+        .args(&["sh", "-c", "sleep 1000 & echo $!; wait"])
+        .write();
+    let (created, mut stdout) = runtime.create_piped(&id, &bundle, &[]);
+    created.assert_success();
+    runtime.start(&id).assert_success();
+    let child: i32 = stdout
+        .read_line()
+        .expect("the container prints its child's pid")
+        .trim()
+        .parse()
+        .expect("a pid");
+    let init = runtime.init_pid(&id);
+    assert!(is_alive(child));
+
+    runtime
+        .cmd(&["kill", "--all", &id, "KILL"])
+        .assert_success();
+
+    assert_eq!(wait_exit(init), 128 + libc::SIGKILL);
+    assert_eq!(wait_exit(child), 128 + libc::SIGKILL);
+}
+
+#[test]
+fn a_refused_command_line_is_reported_in_the_log() {
+    let runtime = Runtime::under_test().with_json_log();
+
+    let output = runtime.cmd(&["no-such-command"]);
+
+    output.assert_failure();
+    let lines = runtime.log_lines();
+    let last = lines.last().expect("an error line in --log");
+    assert_eq!(last["level"], "error", "{last}");
+    assert!(
+        last["msg"]
+            .as_str()
+            .unwrap_or_default()
+            .contains("no-such-command"),
+        "{last}"
+    );
+}
