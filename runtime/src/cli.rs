@@ -97,8 +97,8 @@ pub struct CreateArgs {
     pub pid_file: Option<PathBuf>,
     #[arg(long)]
     pub console_socket: Option<PathBuf>,
-    /// Accepted for compatibility (runc >= 1.2); not used.
-    #[arg(long, hide = true)]
+    /// Send a pidfd of the container's init over this unix socket.
+    #[arg(long)]
     pub pidfd_socket: Option<PathBuf>,
     #[arg(long)]
     pub no_pivot: bool,
@@ -118,6 +118,7 @@ pub struct RunArgs {
     /// Keep the container's state after it exits.
     #[arg(long)]
     pub keep: bool,
+    /// Do not adopt the container's orphaned processes.
     #[arg(long)]
     pub no_subreaper: bool,
 }

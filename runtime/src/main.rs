@@ -50,6 +50,7 @@ fn execute(cli: Cli) -> anyhow::Result<ExitCode> {
         bundle: args.bundle,
         pid_file: args.pid_file,
         console_socket: args.console_socket,
+        pidfd_socket: args.pidfd_socket,
         no_pivot: args.no_pivot,
         no_new_keyring: args.no_new_keyring,
         preserve_fds: args.preserve_fds,
@@ -64,7 +65,12 @@ fn execute(cli: Cli) -> anyhow::Result<ExitCode> {
         Command::Kill { all, id, signal } => container::kill(&store, &id, &signal, all)?,
         Command::Delete { force, id } => container::delete(&store, &id, force)?,
         Command::Run(args) => {
-            let code = container::run(&store, &create_options(args.create), args.detach)?;
+            let mode = container::RunMode {
+                detach: args.detach,
+                keep: args.keep,
+                subreaper: !args.no_subreaper,
+            };
+            let code = container::run(&store, &create_options(args.create), mode)?;
             return Ok(ExitCode::from(code.clamp(0, 255) as u8));
         }
         Command::List { format, quiet } => output::list(&container::list(&store)?, format, quiet)?,

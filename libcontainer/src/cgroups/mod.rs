@@ -1,5 +1,6 @@
 //! The container's cgroup, through the `libcgroups` crate (v1, v2 and hybrid hosts).
 
+pub mod freezer;
 pub mod hierarchy;
 
 use std::path::{Path, PathBuf};

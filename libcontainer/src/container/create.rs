@@ -20,6 +20,8 @@ use crate::init::sync::{FromInit, ToInit};
 use crate::init::{self, InitPlan};
 use crate::process::channel::channel_pair;
 use crate::process::clone::{clone3, flags, Forked};
+use crate::process::pidfd::PidFd;
+use crate::process::send_fd::send_fd;
 use crate::process::ProcessIdentity;
 use crate::spec::{load_bundle, Bundle};
 use crate::state::{ContainerDir, StateRecord, StateStore, Status};
@@ -31,6 +33,8 @@ pub struct CreateOptions {
     pub bundle: PathBuf,
     pub pid_file: Option<PathBuf>,
     pub console_socket: Option<PathBuf>,
+    /// Where to send a pidfd of the init once it exists (runc >= 1.2).
+    pub pidfd_socket: Option<PathBuf>,
     pub no_pivot: bool,
     pub no_new_keyring: bool,
     pub preserve_fds: u32,
@@ -67,6 +71,13 @@ pub(crate) fn create_with(
     local_console: Option<OwnedFd>,
 ) -> Result<Created> {
     let id = ContainerId::parse(&options.id)?;
+    if options.systemd_cgroup {
+        // libcgroups' systemd driver works on v2 hosts booted by systemd only, and
+        // this build leaves it out: refuse rather than misread "slice:prefix:name".
+        return Err(Error::Usage(
+            "--systemd-cgroup: the systemd cgroup driver is not supported yet".into(),
+        ));
+    }
     let bundle = {
         let _span = tracing::debug_span!("load bundle").entered();
         load_bundle(&options.bundle)?
@@ -155,9 +166,12 @@ fn build(
     let fifo_path = dir.fifo_path();
     mkfifo(&fifo_path, Mode::from_bits_truncate(0o600))
         .map_err(Error::errno(format!("mkfifo {}", fifo_path.display())))?;
-    // The init keeps the read end; O_NONBLOCK so opening it does not wait for a writer.
+    // The init keeps the fifo open for reading and writing: as its own writer it
+    // never sees a hang-up when a `start` opens and closes it without writing (it
+    // would spin), and opening never waits for a peer.
     let fifo: OwnedFd = File::options()
         .read(true)
+        .write(true)
         .custom_flags(libc::O_NONBLOCK | libc::O_CLOEXEC)
         .open(&fifo_path)
         .map_err(Error::sys(format!("open {}", fifo_path.display())))?
@@ -220,7 +234,7 @@ fn build(
 
     let child = {
         let _span = tracing::debug_span!("clone").entered();
-        clone3(clone_flags, None).map_err(Error::sys("clone3"))?
+        clone3(clone_flags).map_err(Error::sys("clone3"))?
     };
     let pid = match child {
         Forked::Child => {
@@ -310,11 +324,25 @@ fn build(
 
     record.creator = None;
     dir.save(record)?;
+    if let Some(path) = &options.pidfd_socket {
+        send_pidfd(path, &init)?;
+    }
     if let Some(path) = &options.pid_file {
         pid_file::write(path, pid)?;
     }
     debug_assert_eq!(status_of(record, &dir.fifo_path()), Status::Created);
     Ok(init)
+}
+
+fn send_pidfd(socket: &std::path::Path, init: &ProcessIdentity) -> Result<()> {
+    let pidfd =
+        PidFd::open(init).ok_or_else(|| Error::Init("init process exited during setup".into()))?;
+    let stream = UnixStream::connect(socket).map_err(Error::sys(format!(
+        "connect to pidfd socket {}",
+        socket.display()
+    )))?;
+    send_fd(&stream, pidfd.as_raw_fd(), "pidfd")
+        .map_err(Error::sys(format!("send pidfd over {}", socket.display())))
 }
 
 /// The OCI state handed to hooks on stdin.

@@ -2,14 +2,13 @@
 
 use std::time::Duration;
 
-use nix::sys::signal::Signal;
-
 use super::create::hook_state;
 use super::kill::signal_all;
 use super::status::status_of;
 use crate::cgroups::Cgroup;
 use crate::id::ContainerId;
 use crate::process::pidfd::PidFd;
+use crate::signal::SignalNumber;
 use crate::state::{ContainerDir, StateRecord, StateStore, Status, StoreError};
 use crate::{Error, Result};
 
@@ -44,11 +43,10 @@ pub fn delete(store: &StateStore, id: &str, force: bool) -> Result<()> {
     }
     if status != Status::Stopped {
         if status == Status::Paused {
-            // A frozen process cannot die; the cgroup removal below thaws nothing, so
-            // the signal must be followed by a thaw.
-            thaw(&record);
+            // A frozen process cannot act on the SIGKILL: thaw first.
+            crate::cgroups::freezer::thaw(&record.cgroup_path);
         }
-        let _ = signal_all(&record, &id, Signal::SIGKILL);
+        let _ = signal_all(&record, &id, SignalNumber::KILL);
         if let Some(pidfd) = record.init.as_ref().and_then(PidFd::open) {
             pidfd.wait_exit(FORCE_WAIT);
         }
@@ -64,7 +62,7 @@ pub(crate) fn destroy(dir: ContainerDir, record: &StateRecord, reap: bool) {
     let _span = tracing::debug_span!("destroy", id = %record.id).entered();
     if let Some(init) = &record.init {
         if let Some(pidfd) = PidFd::open(init) {
-            let _ = pidfd.signal(Signal::SIGKILL);
+            let _ = pidfd.signal(SignalNumber::KILL);
             if reap {
                 let _ = nix::sys::wait::waitpid(init.pid(), None);
             } else {
@@ -89,15 +87,4 @@ pub(crate) fn destroy(dir: ContainerDir, record: &StateRecord, reap: bool) {
             tracing::warn!("{e}");
         }
     }
-}
-
-fn thaw(record: &StateRecord) {
-    let relative = record
-        .cgroup_path
-        .strip_prefix("/")
-        .unwrap_or(&record.cgroup_path);
-    let v1 = std::path::Path::new("/sys/fs/cgroup/freezer")
-        .join(relative)
-        .join("freezer.state");
-    let _ = std::fs::write(v1, "THAWED");
 }

@@ -1,14 +1,13 @@
-//! `kill`: a signal to the init, or with `--all` (or no private PID namespace) to every
-//! process of the container's cgroup.
-
-use nix::sys::signal::Signal;
+//! `kill`: a signal to the init; with `--all`, or a SIGKILL to a container without a
+//! PID namespace of its own (whose processes do not die with the init), to every
+//! process of the container's cgroup, as runc does.
 
 use super::status::status_of;
 use crate::cgroups::Cgroup;
 use crate::id::ContainerId;
 use crate::process::pidfd::PidFd;
 use crate::process::ProcessIdentity;
-use crate::signal::parse_signal;
+use crate::signal::{parse_signal, SignalNumber};
 use crate::state::{StateRecord, StateStore, Status};
 use crate::{Error, Result};
 
@@ -22,14 +21,14 @@ pub fn kill(store: &StateStore, id: &str, signal: &str, all: bool) -> Result<()>
         // runc: with --all, a container that is already gone is not an error.
         return if all { Ok(()) } else { Err(Error::NotRunning) };
     }
-    if all || !record.private_pid_ns {
+    if all || (signal == SignalNumber::KILL && !record.private_pid_ns) {
         signal_all(&record, &id, signal)
     } else {
         signal_init(&record, signal)
     }
 }
 
-pub(crate) fn signal_init(record: &StateRecord, signal: Signal) -> Result<()> {
+pub(crate) fn signal_init(record: &StateRecord, signal: SignalNumber) -> Result<()> {
     let pidfd = record
         .init
         .as_ref()
@@ -43,14 +42,16 @@ pub(crate) fn signal_init(record: &StateRecord, signal: Signal) -> Result<()> {
 
 /// Signals every process of the cgroup. The init goes first so that a SIGKILL takes
 /// down a PID namespace in one step.
-pub(crate) fn signal_all(record: &StateRecord, id: &ContainerId, signal: Signal) -> Result<()> {
+pub(crate) fn signal_all(
+    record: &StateRecord,
+    id: &ContainerId,
+    signal: SignalNumber,
+) -> Result<()> {
     let _ = signal_init(record, signal);
     let cgroup = Cgroup::open(&record.cgroup_path, false, id)?;
-    for pid in cgroup.pids().unwrap_or_default() {
-        if let Some(process) = ProcessIdentity::of(pid) {
-            if let Some(pidfd) = PidFd::open(&process) {
-                let _ = pidfd.signal(signal);
-            }
+    for pid in cgroup.pids()? {
+        if let Some(pidfd) = ProcessIdentity::of(pid).as_ref().and_then(PidFd::open) {
+            let _ = pidfd.signal(signal);
         }
     }
     Ok(())

@@ -14,5 +14,5 @@ pub use create::{create, CreateOptions};
 pub use delete::delete;
 pub use kill::kill;
 pub use query::{list, state, ContainerState};
-pub use run::run;
+pub use run::{run, RunMode};
 pub use start::start;

@@ -54,16 +54,16 @@ pub fn state(store: &StateStore, id: &str) -> Result<ContainerState> {
     let id = ContainerId::parse(id)?;
     let record = store.load(&id)?;
     let status = status_of(&record, &store.fifo_path(&id));
-    let mut state = ContainerState::from_record(&record, status);
-    state.owner = owner_of(store, &id);
-    Ok(state)
+    Ok(ContainerState::from_record(&record, status))
 }
 
 /// Every container under the root; one that vanished while listing is skipped.
 pub fn list(store: &StateStore) -> Result<Vec<ContainerState>> {
     let mut states = Vec::new();
     for id in store.ids()? {
-        if let Ok(state) = state(store, id.as_str()) {
+        // runc names the owner in `list` only; `state` leaves it empty.
+        if let Ok(mut state) = state(store, id.as_str()) {
+            state.owner = owner_of(store, &id);
             states.push(state);
         }
     }

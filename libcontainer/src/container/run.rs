@@ -30,9 +30,20 @@ const FORWARDED: [Signal; 8] = [
     Signal::SIGCONT,
 ];
 
+/// How `run` behaves once the container is started.
+#[derive(Debug, Clone, Copy)]
+pub struct RunMode {
+    /// Leave at once, as after `create`, instead of waiting for the container.
+    pub detach: bool,
+    /// Keep the stopped container's state instead of deleting it (`--keep`).
+    pub keep: bool,
+    /// Adopt processes that escape the init (without a PID namespace).
+    pub subreaper: bool,
+}
+
 /// Returns the exit code for truman: 0 when detached, else the container's.
-pub fn run(store: &StateStore, options: &CreateOptions, detach: bool) -> Result<i32> {
-    if detach {
+pub fn run(store: &StateStore, options: &CreateOptions, mode: RunMode) -> Result<i32> {
+    if mode.detach {
         let created = create_with(store, options, Reaper::Caller, None)?;
         start_or_remove(store, &created.id)?;
         return Ok(0);
@@ -68,7 +79,9 @@ pub fn run(store: &StateStore, options: &CreateOptions, detach: bool) -> Result<
     mask.add(Signal::SIGCHLD);
     mask.thread_block().map_err(Error::errno("block signals"))?;
     // Processes that escape the init (no PID namespace) are re-parented to us.
-    let _ = nix::sys::prctl::set_child_subreaper(true);
+    if mode.subreaper {
+        let _ = nix::sys::prctl::set_child_subreaper(true);
+    }
     let signals =
         SignalFd::with_flags(&mask, SfdFlags::SFD_CLOEXEC).map_err(Error::errno("signalfd"))?;
     {
@@ -121,7 +134,9 @@ pub fn run(store: &StateStore, options: &CreateOptions, detach: bool) -> Result<
         relay.drain();
     }
     drop(relay);
-    let _ = super::delete::delete(store, created.id.as_str(), true);
+    if !mode.keep {
+        let _ = super::delete::delete(store, created.id.as_str(), true);
+    }
     Ok(code)
 }
 

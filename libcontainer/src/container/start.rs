@@ -34,7 +34,11 @@ pub fn start(store: &StateStore, id: &str) -> Result<()> {
         .map_err(Error::sys(format!("remove {}", fifo_path.display())))?;
     fifo.write_all(&[0])
         .map_err(Error::sys("write exec fifo"))?;
-    wait_for_exec(&fifo, &dir.exec_error_path())?;
+    // From here the container is running: let other commands (a `kill` of a
+    // container whose startContainer hook hangs) in while we wait for the exec.
+    let error_path = dir.exec_error_path();
+    drop(dir);
+    wait_for_exec(&fifo, &error_path)?;
     drop(fifo);
 
     if let Some(list) = record.hooks.as_ref().and_then(|h| h.poststart().clone()) {

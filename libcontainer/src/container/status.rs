@@ -19,7 +19,7 @@ pub fn status_of(record: &StateRecord, fifo: &Path) -> Status {
     if record.creator.as_ref().is_some_and(|c| c.is_alive()) {
         return Status::Creating;
     }
-    if is_frozen(&record.cgroup_path) {
+    if crate::cgroups::freezer::is_frozen(&record.cgroup_path) {
         return Status::Paused;
     }
     if fifo.exists() {
@@ -27,19 +27,4 @@ pub fn status_of(record: &StateRecord, fifo: &Path) -> Status {
     } else {
         Status::Running
     }
-}
-
-/// Reads the freezer state of the container's cgroup (v1 freezer or v2 cgroup.freeze).
-fn is_frozen(cgroup_path: &Path) -> bool {
-    let relative = cgroup_path.strip_prefix("/").unwrap_or(cgroup_path);
-    let v1 = Path::new("/sys/fs/cgroup/freezer")
-        .join(relative)
-        .join("freezer.state");
-    if let Ok(state) = std::fs::read_to_string(v1) {
-        return state.trim() == "FROZEN";
-    }
-    let v2 = Path::new("/sys/fs/cgroup")
-        .join(relative)
-        .join("cgroup.freeze");
-    std::fs::read_to_string(v2).is_ok_and(|s| s.trim() == "1")
 }

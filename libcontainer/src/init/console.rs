@@ -1,14 +1,12 @@
 //! `process.terminal`: a pty allocated inside the container, its master sent to the
 //! caller over `--console-socket`, its peer made the init's controlling terminal.
 
-use std::io::IoSlice;
 use std::os::fd::{AsRawFd, OwnedFd};
 use std::path::Path;
 
 use nix::fcntl::OFlag;
 use nix::mount::{mount, MsFlags};
 use nix::pty::{grantpt, posix_openpt, ptsname_r, unlockpt};
-use nix::sys::socket::{sendmsg, ControlMessage, MsgFlags};
 
 use super::error::{InitError, Step};
 
@@ -38,18 +36,14 @@ pub fn setup(socket: &OwnedFd, size: Option<(u32, u32)>) -> Result<(), InitError
     )
     .step(format!("open {peer_name}"))?;
 
-    // The receivers (go-runc, conmon) want exactly one message with one fd and a short
-    // non-empty payload; runc sends the master's name.
-    let fds = [master.as_raw_fd()];
-    let payload = b"/dev/ptmx";
-    sendmsg::<()>(
-        socket.as_raw_fd(),
-        &[IoSlice::new(payload)],
-        &[ControlMessage::ScmRights(&fds)],
-        MsgFlags::empty(),
-        None,
-    )
-    .step("send console master over --console-socket")?;
+    // runc sends the master's name as the payload.
+    crate::process::send_fd::send_fd(socket, master.as_raw_fd(), "/dev/ptmx").map_err(|e| {
+        InitError::Path {
+            step: "send console master over",
+            path: "--console-socket".into(),
+            source: e,
+        }
+    })?;
     drop(master);
 
     nix::unistd::setsid().step("setsid")?;

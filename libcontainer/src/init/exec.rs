@@ -65,20 +65,50 @@ impl Program {
         let first_closed = 3 + preserve_fds;
         // SAFETY: close_range only changes descriptor flags; CLOSE_RANGE_CLOEXEC keeps
         // every fd valid until execve, so nothing we still use goes away early.
-        unsafe {
+        let ret = unsafe {
             libc::syscall(
                 libc::SYS_close_range,
                 first_closed,
                 u32::MAX,
                 libc::CLOSE_RANGE_CLOEXEC,
+            )
+        };
+        if ret < 0 {
+            // Without close_range (before Linux 5.11), mark each open fd by hand: no
+            // descriptor of truman's may reach the container (CVE-2024-21626).
+            mark_cloexec_from(first_closed as i32);
+        }
+        // truman's Rust runtime ignores SIGPIPE, and an ignored signal stays ignored
+        // across exec: the container's programs must get the default back (a shell
+        // pipeline relies on dying of it). Nothing may stay blocked either.
+        // SAFETY: resetting one disposition to the default touches no memory of ours.
+        unsafe {
+            let _ = nix::sys::signal::signal(
+                nix::sys::signal::Signal::SIGPIPE,
+                nix::sys::signal::SigHandler::SigDfl,
             );
         }
+        let _ = nix::sys::signal::SigSet::empty().thread_set_mask();
         match nix::unistd::execve(&self.path, &self.args, &self.env) {
             Err(e) => InitError::Sys {
                 step: format!("exec {:?}", self.path),
                 source: e,
             },
         }
+    }
+}
+
+fn mark_cloexec_from(first: i32) {
+    let Ok(entries) = std::fs::read_dir("/proc/self/fd") else {
+        return;
+    };
+    let fds: Vec<i32> = entries
+        .filter_map(|e| e.ok()?.file_name().to_str()?.parse().ok())
+        .filter(|fd| *fd >= first)
+        .collect();
+    for fd in fds {
+        // SAFETY: setting FD_CLOEXEC on a descriptor number changes no memory.
+        unsafe { libc::fcntl(fd, libc::F_SETFD, libc::FD_CLOEXEC) };
     }
 }
 
@@ -101,7 +131,7 @@ pub fn wait_for_start(fifo: std::os::fd::OwnedFd) -> Result<(), InitError> {
         let mut byte = [0u8; 1];
         match nix::unistd::read(std::os::fd::AsRawFd::as_raw_fd(&fifo), &mut byte) {
             Ok(1) => return Ok(()),
-            // A writer came and went without a byte: keep waiting for a real start.
+            // Woken without a byte (a signal): keep waiting for a real start.
             Ok(_) | Err(nix::errno::Errno::EAGAIN) | Err(nix::errno::Errno::EINTR) => continue,
             Err(e) => return Err(e).step("read exec fifo"),
         }

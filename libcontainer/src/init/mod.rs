@@ -1,5 +1,5 @@
 //! What runs inside the new namespaces, in order: join namespaces, hostname, rootfs
-//! and mounts, devices, hooks, pivot_root, console, sysctl, masked and read-only paths,
+//! and mounts, devices, hooks, pivot_root, console, sysctl, read-only and masked paths,
 //! rlimits, user and capabilities; then tell truman it is ready, wait for `start`,
 //! and exec.
 //!
@@ -141,7 +141,7 @@ fn setup(plan: &mut InitPlan<'_>) -> Result<Ready, InitError> {
     let propagation = linux.rootfs_propagation().as_deref();
     {
         let _span = tracing::debug_span!("rootfs").entered();
-        rootfs::prepare(rootfs_path, propagation)?;
+        rootfs::prepare(rootfs_path, propagation, has_ns(LinuxNamespaceType::Mount))?;
         let rootfs = rootfs_dir::RootfsDir::open(rootfs_path)?;
         let ctx = mounts::MountContext {
             bundle: &plan.bundle.dir,

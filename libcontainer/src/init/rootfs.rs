@@ -14,7 +14,14 @@ use super::mounts::locked_flags;
 
 /// Stops mount events from flowing back to the host, then makes the rootfs a mount
 /// point of its own (pivot_root needs one).
-pub fn prepare(rootfs: &Path, propagation: Option<&str>) -> Result<(), InitError> {
+///
+/// Without a mount namespace of its own the init shares the caller's mounts: their
+/// propagation is not ours to change, and only the rootfs bind is made.
+pub fn prepare(
+    rootfs: &Path,
+    propagation: Option<&str>,
+    own_namespace: bool,
+) -> Result<(), InitError> {
     let flags = match propagation {
         Some(name) => propagation_flag(name).ok_or_else(|| {
             InitError::Other(format!("linux.rootfsPropagation: unknown value {name:?}"))
@@ -28,11 +35,13 @@ pub fn prepare(rootfs: &Path, propagation: Option<&str>) -> Result<(), InitError
     } else {
         flags
     };
-    mount(None::<&str>, "/", None::<&str>, early, None::<&str>).step("set propagation of /")?;
-    // A non-recursive propagation ("private", "slave") leaves the mount holding the
-    // rootfs shared with the caller's namespace: every mount below would leak there,
-    // and pivot_root refuses a shared parent. Make that one mount private first.
-    make_parent_mount_private(rootfs)?;
+    if own_namespace {
+        mount(None::<&str>, "/", None::<&str>, early, None::<&str>).step("set propagation of /")?;
+        // A non-recursive propagation ("private", "slave") leaves the mount holding the
+        // rootfs shared with the caller's namespace: every mount below would leak there,
+        // and pivot_root refuses a shared parent. Make that one mount private first.
+        make_parent_mount_private(rootfs)?;
+    }
     mount(
         Some(rootfs),
         rootfs,

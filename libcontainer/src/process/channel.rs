@@ -4,11 +4,9 @@
 use std::io;
 use std::os::fd::{AsFd, AsRawFd, BorrowedFd, OwnedFd};
 
-use nix::sys::socket::{socketpair, AddressFamily, SockFlag, SockType};
+use nix::sys::socket::{recv, socketpair, AddressFamily, MsgFlags, SockFlag, SockType};
 use serde::de::DeserializeOwned;
 use serde::Serialize;
-
-const MAX_MESSAGE: usize = 64 * 1024;
 
 #[derive(Debug)]
 pub struct Channel {
@@ -38,7 +36,18 @@ impl Channel {
 
     /// Receives one message; `None` when the other side has closed its end (it exited).
     pub fn recv<T: DeserializeOwned>(&self) -> io::Result<Option<T>> {
-        let mut buf = vec![0u8; MAX_MESSAGE];
+        // A packet larger than the buffer would be cut silently: ask its size first.
+        let size = loop {
+            match recv(
+                self.fd.as_raw_fd(),
+                &mut [],
+                MsgFlags::MSG_PEEK | MsgFlags::MSG_TRUNC,
+            ) {
+                Err(nix::errno::Errno::EINTR) => continue,
+                other => break other?,
+            }
+        };
+        let mut buf = vec![0u8; size.max(1)];
         let n = loop {
             match nix::unistd::read(self.fd.as_raw_fd(), &mut buf) {
                 Err(nix::errno::Errno::EINTR) => continue,

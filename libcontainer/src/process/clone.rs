@@ -1,9 +1,7 @@
 //! `clone3` straight from truman's own (single-threaded) process: the container's init
-//! is born with its namespaces, and where the layout allows, in its cgroup, without
-//! re-executing any binary.
+//! is born with its namespaces, without re-executing any binary.
 
 use std::io;
-use std::os::fd::{AsRawFd, BorrowedFd};
 
 use nix::unistd::Pid;
 
@@ -18,7 +16,6 @@ pub mod flags {
     pub const CLONE_NEWPID: u64 = libc::CLONE_NEWPID as u64;
     pub const CLONE_NEWNET: u64 = libc::CLONE_NEWNET as u64;
     pub const CLONE_NEWTIME: u64 = 0x80;
-    pub const CLONE_INTO_CGROUP: u64 = 0x2_0000_0000;
 }
 
 #[repr(C)]
@@ -48,7 +45,7 @@ pub enum Forked {
 ///
 /// The caller must be single-threaded: the child holds a copy of only the calling
 /// thread, so any lock another thread held would stay locked forever.
-pub fn clone3(clone_flags: u64, cgroup: Option<BorrowedFd<'_>>) -> io::Result<Forked> {
+pub fn clone3(clone_flags: u64) -> io::Result<Forked> {
     // With CLONE_PARENT the kernel gives the child truman's own exit signal (SIGCHLD
     // for its caller) and refuses an explicit one.
     let exit_signal = if clone_flags & flags::CLONE_PARENT != 0 {
@@ -61,10 +58,6 @@ pub fn clone3(clone_flags: u64, cgroup: Option<BorrowedFd<'_>>) -> io::Result<Fo
         exit_signal,
         ..Default::default()
     };
-    if let Some(fd) = cgroup {
-        args.flags |= flags::CLONE_INTO_CGROUP;
-        args.cgroup = fd.as_raw_fd() as u64;
-    }
     // SAFETY: clone3 without CLONE_VM and with a null stack duplicates the address
     // space like fork, so the child continues on its own copy of this stack; the
     // argument struct is valid for the duration of the call.

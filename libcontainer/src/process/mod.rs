@@ -4,5 +4,6 @@ pub mod channel;
 pub mod clone;
 mod identity;
 pub mod pidfd;
+pub mod send_fd;
 
 pub use identity::ProcessIdentity;

@@ -4,8 +4,8 @@ use std::io;
 use std::os::fd::{AsFd, AsRawFd, FromRawFd, OwnedFd};
 use std::time::Duration;
 
+use crate::signal::SignalNumber;
 use nix::poll::{poll, PollFd, PollFlags, PollTimeout};
-use nix::sys::signal::Signal;
 
 use super::ProcessIdentity;
 
@@ -25,13 +25,17 @@ impl PidFd {
         process.is_alive().then_some(pidfd)
     }
 
-    pub fn signal(&self, signal: Signal) -> io::Result<()> {
+    pub fn as_raw_fd(&self) -> i32 {
+        self.0.as_raw_fd()
+    }
+
+    pub fn signal(&self, signal: SignalNumber) -> io::Result<()> {
         // SAFETY: pidfd_send_signal with a null siginfo and no flags touches no memory.
         let ret = unsafe {
             libc::syscall(
                 libc::SYS_pidfd_send_signal,
                 self.0.as_raw_fd(),
-                signal as i32,
+                signal.as_raw(),
                 std::ptr::null::<libc::siginfo_t>(),
                 0,
             )

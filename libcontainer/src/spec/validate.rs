@@ -43,6 +43,32 @@ pub(super) fn validate(spec: &Spec) -> Result<(), Invalid> {
                 }
             }
         }
+        // As runc: what would otherwise change the host is refused, not half-done.
+        if spec.hostname().as_deref().is_some_and(|h| !h.is_empty())
+            && !seen.contains(&LinuxNamespaceType::Uts)
+        {
+            return Err(invalid("hostname", "needs its own uts namespace"));
+        }
+        if !seen.contains(&LinuxNamespaceType::Mount) {
+            let masks = linux.masked_paths().as_ref().is_some_and(|p| !p.is_empty());
+            let readonly = linux
+                .readonly_paths()
+                .as_ref()
+                .is_some_and(|p| !p.is_empty());
+            if masks || readonly {
+                return Err(invalid(
+                    if masks {
+                        "linux.maskedPaths"
+                    } else {
+                        "linux.readonlyPaths"
+                    },
+                    "needs its own mount namespace",
+                ));
+            }
+        }
+        if let Some(path) = linux.cgroups_path() {
+            check_cgroups_path(path)?;
+        }
         let has_userns = seen.contains(&LinuxNamespaceType::User);
         let maps = linux.uid_mappings().is_some() || linux.gid_mappings().is_some();
         if maps && !has_userns {
@@ -102,6 +128,23 @@ pub(super) fn validate(spec: &Spec) -> Result<(), Invalid> {
                 }
             }
         }
+    }
+    Ok(())
+}
+
+/// A cgroup path names one cgroup below each hierarchy's root: never the root itself
+/// (deleting the container would kill every process there) nor a step above it.
+fn check_cgroups_path(path: &std::path::Path) -> Result<(), Invalid> {
+    use std::path::Component;
+    if path.components().any(|c| c == Component::ParentDir) {
+        return Err(invalid("linux.cgroupsPath", "must not contain \"..\""));
+    }
+    let is_root = !path.as_os_str().is_empty()
+        && path
+            .components()
+            .all(|c| matches!(c, Component::RootDir | Component::CurDir));
+    if is_root {
+        return Err(invalid("linux.cgroupsPath", "must not be the root cgroup"));
     }
     Ok(())
 }

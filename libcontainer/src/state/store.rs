@@ -4,7 +4,7 @@
 use std::fs::{self, File, OpenOptions};
 use std::io::{self, Write};
 use std::os::fd::AsRawFd;
-use std::os::unix::fs::{DirBuilderExt, OpenOptionsExt};
+use std::os::unix::fs::{DirBuilderExt, MetadataExt, OpenOptionsExt};
 use std::path::{Path, PathBuf};
 
 use super::StateRecord;
@@ -26,6 +26,11 @@ pub enum StoreError {
         op: &'static str,
         path: PathBuf,
         source: io::Error,
+    },
+    #[error("serialize the state of {path}: {source}")]
+    Serialize {
+        path: PathBuf,
+        source: serde_json::Error,
     },
     #[error("state file {path} is corrupt: {source}")]
     Corrupt {
@@ -96,9 +101,16 @@ impl StateStore {
             }
             other => other?,
         };
-        // Whoever held the lock before us may have deleted the container.
-        if !path.exists() {
-            return Err(StoreError::NotExist);
+        // Whoever held the lock before us may have deleted the container, and a new
+        // `create` may have made a new directory with the same name: the lock we hold
+        // is only worth something on the directory that is there now.
+        let held = lock
+            .metadata()
+            .map_err(io_err("stat state directory", &path))?;
+        match std::fs::metadata(&path) {
+            Ok(now) if now.ino() == held.ino() && now.dev() == held.dev() => {}
+            Ok(_) => return self.open(id),
+            Err(_) => return Err(StoreError::NotExist),
         }
         Ok(ContainerDir { path, lock })
     }
@@ -157,7 +169,7 @@ impl ContainerDir {
     pub fn save(&self, record: &StateRecord) -> Result<(), StoreError> {
         let path = self.path.join(STATE_FILE);
         let tmp = self.path.join(".state.json.tmp");
-        let bytes = serde_json::to_vec(record).map_err(|source| StoreError::Corrupt {
+        let bytes = serde_json::to_vec(record).map_err(|source| StoreError::Serialize {
             path: path.clone(),
             source,
         })?;
