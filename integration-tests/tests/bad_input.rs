@@ -223,3 +223,23 @@ fn kill_of_an_unknown_container_fails() {
 fn delete_of_an_unknown_container_fails() {
     assert_unknown_container(&["delete", "ID"]);
 }
+
+#[test]
+fn create_refuses_the_root_cgroup_and_paths_that_climb_out() {
+    for bad in ["/", "/truman-test/../.."] {
+        let id = unique_id();
+        let bundle = Bundle::new(&id)
+            .set("/linux/cgroupsPath", bad.into())
+            .write();
+
+        assert_create_fails(bundle, &id, &["linux.cgroupsPath"]);
+    }
+}
+
+#[test]
+fn create_refuses_a_hostname_without_a_uts_namespace() {
+    let id = unique_id();
+    let bundle = Bundle::new(&id).without_namespace("uts").write();
+
+    assert_create_fails(bundle, &id, &["hostname"]);
+}

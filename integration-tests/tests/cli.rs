@@ -176,3 +176,107 @@ fn a_refused_command_line_is_reported_in_the_log() {
         "{last}"
     );
 }
+
+#[test]
+fn kill_delivers_real_time_signals_by_number_and_name() {
+    for signal in ["37", "RTMIN+3"] {
+        let runtime = Runtime::under_test();
+        let id = unique_id();
+        let rt3 = libc::SIGRTMIN() + 3;
+        let bundle = Bundle::new(&id)
+            .args(&[
+                "sh",
+                "-c",
+                &format!("trap 'exit 42' {rt3}; echo ready; while true; do sleep 1; done"),
+            ])
+            .write();
+        let (created, mut stdout) = runtime.create_piped(&id, &bundle, &[]);
+        created.assert_success();
+        runtime.start(&id).assert_success();
+        assert_eq!(stdout.read_line().as_deref().map(str::trim), Some("ready"));
+        let init = runtime.init_pid(&id);
+
+        runtime.kill(&id, signal).assert_success();
+
+        assert_eq!(
+            wait_exit(init),
+            42,
+            "signal {signal} did not reach the trap"
+        );
+    }
+}
+
+#[test]
+fn run_keep_leaves_the_stopped_container_in_the_store() {
+    let runtime = Runtime::under_test();
+    let id = unique_id();
+    let bundle = Bundle::new(&id).args(&["true"]).write();
+
+    runtime
+        .cmd(&[
+            "run",
+            "--keep",
+            "--bundle",
+            bundle.path().to_str().unwrap(),
+            &id,
+        ])
+        .assert_success();
+
+    assert_eq!(runtime.state(&id)["status"], "stopped");
+    runtime.delete(&id, false).assert_success();
+}
+
+#[test]
+fn pidfd_socket_receives_a_pidfd_of_the_init() {
+    use std::io::IoSliceMut;
+    use std::os::fd::{AsRawFd, FromRawFd, OwnedFd};
+    use std::os::unix::net::UnixListener;
+
+    use nix::sys::socket::{recvmsg, ControlMessageOwned, MsgFlags};
+
+    let runtime = Runtime::under_test();
+    let id = unique_id();
+    let bundle = Bundle::new(&id).args(&["sleep", "1000"]).write();
+    let dir = tempfile::tempdir().unwrap();
+    let socket = dir.path().join("pidfd.sock");
+    let listener = UnixListener::bind(&socket).unwrap();
+
+    runtime
+        .create(&id, &bundle, &["--pidfd-socket", socket.to_str().unwrap()])
+        .assert_success();
+
+    let (conn, _) = listener.accept().expect("the runtime connected");
+    let mut payload = [0u8; 256];
+    let mut iov = [IoSliceMut::new(&mut payload)];
+    let mut space = nix::cmsg_space!([std::os::fd::RawFd; 1]);
+    let msg = recvmsg::<()>(
+        conn.as_raw_fd(),
+        &mut iov,
+        Some(&mut space),
+        MsgFlags::empty(),
+    )
+    .expect("recvmsg");
+    let fds: Vec<i32> = msg
+        .cmsgs()
+        .unwrap()
+        .filter_map(|c| match c {
+            ControlMessageOwned::ScmRights(fds) => Some(fds),
+            _ => None,
+        })
+        .flatten()
+        .collect();
+    assert_eq!(fds.len(), 1, "exactly one fd");
+    // SAFETY: the fd was just received and is owned by nobody else.
+    let pidfd = unsafe { OwnedFd::from_raw_fd(fds[0]) };
+    let fdinfo =
+        std::fs::read_to_string(format!("/proc/self/fdinfo/{}", pidfd.as_raw_fd())).unwrap();
+    let pid_line = fdinfo
+        .lines()
+        .find(|l| l.starts_with("Pid:"))
+        .expect("a pidfd");
+    assert_eq!(
+        pid_line.split_whitespace().nth(1),
+        Some(runtime.init_pid(&id).to_string().as_str()),
+        "{fdinfo}"
+    );
+}

@@ -279,3 +279,18 @@ fn list_quiet_prints_the_ids() {
     ids.sort();
     assert_eq!(listed, ids, "{output}");
 }
+
+#[test]
+fn a_large_annotation_reaches_the_state_whole() {
+    let runtime = Runtime::under_test();
+    let id = unique_id();
+    let big = "x".repeat(100 * 1024);
+    let bundle = Bundle::new(&id)
+        .args(&["sleep", "1000"])
+        .set("/annotations", serde_json::json!({ "big": big }))
+        .write();
+
+    runtime.create(&id, &bundle, &[]).assert_success();
+
+    assert_eq!(runtime.state(&id)["annotations"]["big"], big.as_str());
+}

@@ -977,3 +977,29 @@ fn sysctl_net_without_a_network_namespace_is_refused() {
 fn sysctl_ipc_without_an_ipc_namespace_is_refused() {
     assert_sysctl_refused_without("ipc", "kernel.shmmax");
 }
+
+#[test]
+fn the_container_process_gets_default_signal_handling() {
+    let runtime = Runtime::under_test();
+    let id = unique_id();
+    let bundle = Bundle::new(&id)
+        .args(&["sh", "-c", "grep -E '^Sig(Ign|Blk):' /proc/self/status"])
+        .write();
+
+    let output = runtime.run(&id, &bundle);
+
+    output.assert_success();
+    for line in output.stdout.lines() {
+        let mask = u64::from_str_radix(line.split_whitespace().nth(1).unwrap(), 16).unwrap();
+        let sigpipe = 1u64 << (libc::SIGPIPE - 1);
+        assert_eq!(
+            mask & sigpipe,
+            0,
+            "SIGPIPE must not be ignored or blocked: {line}"
+        );
+    }
+    assert!(
+        output.stdout.contains("SigBlk:\t0000000000000000"),
+        "{output}"
+    );
+}
