@@ -24,6 +24,17 @@ pub(super) fn validate(spec: &Spec) -> Result<(), Invalid> {
     if !process.cwd().is_absolute() {
         return Err(invalid("process.cwd", "must be an absolute path"));
     }
+    for (i, mount) in spec.mounts().iter().flatten().enumerate() {
+        let options = mount.options().as_deref().unwrap_or_default();
+        if let Some(o) = options.iter().find(|o| *o == "idmap" || *o == "ridmap") {
+            // Mounting without the mapping would hand the container files with the
+            // wrong owners: refuse until idmapped mounts are implemented.
+            return Err(invalid(
+                &format!("mounts[{i}].options"),
+                format!("{o:?}: idmapped mounts are not supported yet"),
+            ));
+        }
+    }
     if let Some(linux) = spec.linux() {
         let mut seen = HashSet::new();
         let namespaces = linux.namespaces().as_deref().unwrap_or_default();
