@@ -327,3 +327,58 @@ fn domainname_is_the_configured_one() {
     output.assert_success();
     assert_eq!(output.stdout.trim_end(), "truman.example", "{output}");
 }
+
+#[test]
+fn a_container_can_join_a_user_namespace_and_create_its_others_inside_it() {
+    let runtime = Runtime::under_test();
+    // The holder plays a Kubernetes pod sandbox with a user namespace.
+    let holder = unique_id();
+    let holder_bundle = Bundle::new(&holder)
+        .args(&["sleep", "1000"])
+        .with_namespace("user")
+        .set(
+            "/linux/uidMappings",
+            json!([{"containerID": 0, "hostID": 100000, "size": 65536}]),
+        )
+        .set(
+            "/linux/gidMappings",
+            json!([{"containerID": 0, "hostID": 100000, "size": 65536}]),
+        )
+        .write();
+    runtime
+        .create(&holder, &holder_bundle, &[])
+        .assert_success();
+    runtime.start(&holder).assert_success();
+    let holder_pid = runtime.init_pid(&holder);
+
+    let id = unique_id();
+    let mut bundle = Bundle::new(&id).args(&[
+        "sh",
+        "-c",
+        "id -u; readlink /proc/self/ns/user; readlink /proc/self/ns/net; hostname",
+    ]);
+    for (kind, proc_name) in [("user", "user"), ("network", "net"), ("pid", "pid")] {
+        bundle = bundle.with_namespace(kind).without_namespace(kind).set(
+            "/linux/namespaces/-",
+            json!({"type": kind, "path": format!("/proc/{holder_pid}/ns/{proc_name}")}),
+        );
+    }
+    let hostname = bundle.config()["hostname"].as_str().unwrap().to_owned();
+    let bundle = bundle.write();
+
+    let output = runtime.run(&id, &bundle);
+
+    output.assert_success();
+    let holder_ns = |ns: &str| {
+        std::fs::read_link(format!("/proc/{holder_pid}/ns/{ns}"))
+            .unwrap()
+            .to_string_lossy()
+            .into_owned()
+    };
+    let expected = format!(
+        "0\n{}\n{}\n{hostname}\n",
+        holder_ns("user"),
+        holder_ns("net")
+    );
+    assert_eq!(output.stdout, expected, "{output}");
+}

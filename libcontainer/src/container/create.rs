@@ -215,6 +215,17 @@ fn build(
         }
     }
     let new_userns = clone_flags & flags::CLONE_NEWUSER != 0;
+    let mut unshare = 0;
+    if join.iter().any(|(t, _)| *t == LinuxNamespaceType::User) {
+        let parent = clone_flags & flags::CLONE_PARENT;
+        unshare = clone_flags & !parent;
+        clone_flags = parent;
+        if unshare & flags::CLONE_NEWPID != 0 {
+            return Err(Error::Usage(
+                "linux.namespaces: a new pid namespace inside a joined user namespace is not supported yet; join a pid namespace by path or share the host's".into(),
+            ));
+        }
+    }
 
     let cgroup = {
         let _span = tracing::debug_span!("cgroup manager").entered();
@@ -250,6 +261,7 @@ fn build(
                 no_pivot: options.no_pivot,
                 no_new_keyring: options.no_new_keyring,
                 new_userns,
+                unshare,
                 join,
                 cgroup_path: record.cgroup_path.clone(),
             })

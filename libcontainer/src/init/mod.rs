@@ -52,6 +52,9 @@ pub(crate) struct InitPlan<'a> {
     pub no_new_keyring: bool,
     /// A user namespace was created by the clone itself.
     pub new_userns: bool,
+    /// Namespaces to create after joining a user namespace by path (clone flags):
+    /// created at clone they would belong to the host's user namespace instead.
+    pub unshare: u64,
     /// Namespaces to join by path from inside the init (all but pid and time, which
     /// truman joins before the clone because they only apply to children).
     pub join: Vec<(LinuxNamespaceType, PathBuf)>,
@@ -102,14 +105,23 @@ fn setup(plan: &mut InitPlan<'_>) -> Result<Ready, InitError> {
             )))
         }
     }
+    let joins_userns = plan
+        .join
+        .iter()
+        .any(|(t, _)| *t == LinuxNamespaceType::User);
     if plan.new_userns {
-        // Become root of the new user namespace, now that truman wrote the id maps.
-        setresgid(Gid::from_raw(0), Gid::from_raw(0), Gid::from_raw(0))
-            .step("setresgid 0 in user namespace")?;
-        setresuid(Uid::from_raw(0), Uid::from_raw(0), Uid::from_raw(0))
-            .step("setresuid 0 in user namespace")?;
+        become_root_of_userns()?;
     }
     join_namespaces(&plan.join)?;
+    if joins_userns {
+        become_root_of_userns()?;
+        // Namespaces created now belong to the joined user namespace, where this
+        // root has its capabilities (as in a Kubernetes pod with user namespaces).
+        if plan.unshare != 0 {
+            nix::sched::unshare(CloneFlags::from_bits_retain(plan.unshare as i32))
+                .step("unshare namespaces in the joined user namespace")?;
+        }
+    }
     let namespaces = linux.namespaces().clone().unwrap_or_default();
     let has_ns = |t| namespaces.iter().any(|n| n.typ() == t);
     let new_ns = |t| {
@@ -281,6 +293,14 @@ fn finish(ready: Ready, plan: &InitPlan<'_>) -> Result<std::convert::Infallible,
         )?;
     }
     Err(ready.program.exec(plan.preserve_fds))
+}
+
+/// Root of the user namespace the init is in, now that its id maps exist.
+fn become_root_of_userns() -> Result<(), InitError> {
+    setresgid(Gid::from_raw(0), Gid::from_raw(0), Gid::from_raw(0))
+        .step("setresgid 0 in user namespace")?;
+    setresuid(Uid::from_raw(0), Uid::from_raw(0), Uid::from_raw(0))
+        .step("setresuid 0 in user namespace")
 }
 
 fn join_namespaces(join: &[(LinuxNamespaceType, PathBuf)]) -> Result<(), InitError> {
