@@ -382,3 +382,30 @@ fn a_container_can_join_a_user_namespace_and_create_its_others_inside_it() {
     );
     assert_eq!(output.stdout, expected, "{output}");
 }
+
+#[test]
+fn host_side_hooks_run_in_the_runtimes_pid_and_time_namespaces() {
+    let runtime = Runtime::under_test();
+    let id = unique_id();
+    let out = tempfile::tempdir().unwrap();
+    let seen = out.path().join("hook-ns");
+    let bundle = Bundle::new(&id)
+        .args(&["true"])
+        .with_namespace("time")
+        .set(
+            "/hooks/createRuntime",
+            json!([{
+                "path": "/bin/sh",
+                "args": ["sh", "-c", format!(
+                    "readlink /proc/self/ns/pid /proc/self/ns/time > {}",
+                    seen.display()
+                )],
+            }]),
+        )
+        .write();
+
+    runtime.run(&id, &bundle).assert_success();
+
+    let expected = format!("{}\n{}\n", host_ns("pid"), host_ns("time"));
+    assert_eq!(std::fs::read_to_string(&seen).unwrap(), expected);
+}

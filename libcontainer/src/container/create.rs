@@ -189,6 +189,9 @@ fn build(
         0
     };
     let mut join = Vec::new();
+    // truman's own pid and time namespaces for its next children, restored right after
+    // the clone: the hooks truman forks must run in the runtime's namespaces.
+    let own_for_children = ChildNamespaces::save()?;
     for ns in &namespaces {
         match (ns.typ(), ns.path()) {
             // pid and time namespaces apply to children only, so truman joins them
@@ -247,6 +250,9 @@ fn build(
         let _span = tracing::debug_span!("clone").entered();
         clone3(clone_flags).map_err(Error::sys("clone3"))?
     };
+    if matches!(child, Forked::Parent(_)) {
+        own_for_children.restore()?;
+    }
     let pid = match child {
         Forked::Child => {
             drop(parent_end);
@@ -355,6 +361,38 @@ fn send_pidfd(socket: &std::path::Path, init: &ProcessIdentity) -> Result<()> {
     )))?;
     send_fd(&stream, pidfd.as_raw_fd(), "pidfd")
         .map_err(Error::sys(format!("send pidfd over {}", socket.display())))
+}
+
+/// The pid and time namespaces truman's children are born into, saved so that joining
+/// or creating the container's (which apply to children only) can be undone.
+struct ChildNamespaces {
+    pid: File,
+    time: Option<File>,
+}
+
+impl ChildNamespaces {
+    fn save() -> Result<Self> {
+        let open = |name: &str| File::open(format!("/proc/self/ns/{name}"));
+        Ok(Self {
+            pid: open("pid_for_children")
+                .map_err(Error::sys("open /proc/self/ns/pid_for_children"))?,
+            // Kernels without time namespaces have no such file.
+            time: open("time_for_children").ok(),
+        })
+    }
+
+    fn restore(&self) -> Result<()> {
+        setns(&self.pid, CloneFlags::CLONE_NEWPID)
+            .map_err(Error::errno("return to truman's pid namespace"))?;
+        if let Some(time) = &self.time {
+            setns(
+                time,
+                CloneFlags::from_bits_retain(flags::CLONE_NEWTIME as i32),
+            )
+            .map_err(Error::errno("return to truman's time namespace"))?;
+        }
+        Ok(())
+    }
 }
 
 /// The OCI state handed to hooks on stdin.
