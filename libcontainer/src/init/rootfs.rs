@@ -69,6 +69,7 @@ pub fn enter(rootfs: &Path, entry: Entry, propagation: Option<&str>) -> Result<(
     if entry == Entry::Chroot {
         chroot(rootfs).step(format!("chroot {}", rootfs.display()))?;
     } else if entry == Entry::MoveAndChroot {
+        detach_host_proc_and_sys(rootfs)?;
         chdir(rootfs).step(format!("chdir {}", rootfs.display()))?;
         mount(
             Some(rootfs),
@@ -164,4 +165,35 @@ fn make_parent_mount_private(path: &Path) -> Result<(), InitError> {
         .step(format!("make {point} private")),
         _ => Ok(()),
     }
+}
+
+/// Without pivot_root the host's tree stays below the chroot, reachable by a chroot
+/// escape. Its /proc and /sys would hand a container root the host's kernel knobs, so
+/// they are detached first (from this mount namespace only), as runc does.
+fn detach_host_proc_and_sys(rootfs: &Path) -> Result<(), InitError> {
+    let mountinfo =
+        std::fs::read_to_string("/proc/self/mountinfo").map_err(|source| InitError::Path {
+            step: "read",
+            path: "/proc/self/mountinfo".into(),
+            source,
+        })?;
+    let mut targets: Vec<&str> = mountinfo
+        .lines()
+        .filter_map(|line| {
+            let (left, right) = line.split_once(" - ")?;
+            let fstype = right.split(' ').next()?;
+            let point = left.split(' ').nth(4)?;
+            (matches!(fstype, "proc" | "sysfs") && !Path::new(point).starts_with(rootfs))
+                .then_some(point)
+        })
+        .collect();
+    // Deepest first; a detached parent takes its submounts with it anyway.
+    targets.sort_by_key(|p| std::cmp::Reverse(p.len()));
+    for point in targets {
+        match umount2(point, MntFlags::MNT_DETACH) {
+            Ok(()) | Err(nix::errno::Errno::EINVAL) | Err(nix::errno::Errno::ENOENT) => {}
+            Err(e) => return Err(e).step(format!("detach host {point}")),
+        }
+    }
+    Ok(())
 }
