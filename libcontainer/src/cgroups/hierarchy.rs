@@ -35,30 +35,43 @@ impl Hierarchy {
 
 /// The hierarchies mounted below `/sys/fs/cgroup` on a v1 or hybrid host, in mount order.
 pub fn hierarchies() -> Vec<Hierarchy> {
-    let Ok(mountinfo) = std::fs::read_to_string("/proc/self/mountinfo") else {
+    let Ok(mounts) = procfs::process::Process::myself().and_then(|p| p.mountinfo()) else {
         return Vec::new();
     };
-    mountinfo.lines().filter_map(parse_line).collect()
+    mounts
+        .into_iter()
+        .filter_map(|m| hierarchy_of(&m))
+        .collect()
 }
 
-fn parse_line(line: &str) -> Option<Hierarchy> {
-    let (left, right) = line.split_once(" - ")?;
-    let mut right = right.split(' ');
-    let (fstype, _source, super_opts) = (right.next()?, right.next()?, right.next()?);
-    let mount_point = left.split(' ').nth(4)?;
-    let name = mount_point.strip_prefix("/sys/fs/cgroup/")?;
-    let (options, kind) = match fstype {
+fn hierarchy_of(mount: &procfs::process::MountInfo) -> Option<Hierarchy> {
+    let name = mount.mount_point.strip_prefix("/sys/fs/cgroup").ok()?;
+    let name = name.to_str().filter(|n| !n.is_empty())?;
+    let (options, kind) = match mount.fs_type.as_str() {
         "cgroup" => {
-            let selectors: Vec<&str> = super_opts
-                .split(',')
+            let mut selectors: Vec<&str> = mount
+                .super_options
+                .keys()
+                .map(String::as_str)
                 .filter(|o| {
-                    !matches!(*o, "rw" | "ro" | "clone_children" | "xattr")
-                        && !o.starts_with("release_agent")
+                    !matches!(
+                        *o,
+                        "rw" | "ro" | "clone_children" | "xattr" | "release_agent"
+                    )
                 })
                 .collect();
-            if selectors.iter().all(|s| s.starts_with("name=")) {
-                (format!("none,{}", selectors.join(",")), Kind::Named)
+            selectors.sort_unstable();
+            let named: Vec<String> = mount
+                .super_options
+                .get("name")
+                .and_then(|n| n.as_deref())
+                .map(|n| vec![format!("name={n}")])
+                .unwrap_or_default();
+            selectors.retain(|o| *o != "name");
+            if selectors.is_empty() {
+                (format!("none,{}", named.join(",")), Kind::Named)
             } else {
+                selectors.extend(named.iter().map(String::as_str));
                 (selectors.join(","), Kind::Controllers)
             }
         }
@@ -68,7 +81,7 @@ fn parse_line(line: &str) -> Option<Hierarchy> {
     Some(Hierarchy {
         name: name.to_owned(),
         options,
-        mount_point: PathBuf::from(mount_point),
+        mount_point: mount.mount_point.clone(),
         kind,
     })
 }
@@ -77,34 +90,29 @@ fn parse_line(line: &str) -> Option<Hierarchy> {
 mod tests {
     use super::*;
 
+    /// Every cgroup mount of this host is found, each with options that name it.
     #[test]
-    fn hybrid_host_lines() {
-        let memory =
-            parse_line("35 31 0:32 / /sys/fs/cgroup/memory rw,relatime - cgroup cgroup rw,memory")
-                .unwrap();
-        assert_eq!(
-            (memory.name.as_str(), memory.options.as_str(), memory.kind),
-            ("memory", "memory", Kind::Controllers)
-        );
-        let systemd = parse_line(
-            "40 31 0:37 / /sys/fs/cgroup/systemd rw,relatime - cgroup cgroup rw,xattr,name=systemd",
-        )
-        .unwrap();
-        assert_eq!(
-            (systemd.options.as_str(), systemd.kind),
-            ("none,name=systemd", Kind::Named)
-        );
-        let unified =
-            parse_line("41 31 0:38 / /sys/fs/cgroup/unified rw,relatime - cgroup2 cgroup2 rw")
-                .unwrap();
-        assert_eq!(unified.kind, Kind::Unified);
-        assert!(
-            parse_line("31 23 0:28 / /sys/fs/cgroup rw,relatime - tmpfs tmpfs rw,mode=755")
-                .is_none()
-        );
-        assert_eq!(
-            unified.dir_of(Path::new("/a/b")),
-            PathBuf::from("/sys/fs/cgroup/unified/a/b")
-        );
+    fn the_hosts_hierarchies_are_found() {
+        let found = hierarchies();
+        let mountinfo = std::fs::read_to_string("/proc/self/mountinfo").unwrap();
+        let cgroup_mounts = mountinfo
+            .lines()
+            .filter(|l| {
+                l.contains(" /sys/fs/cgroup/")
+                    && (l.contains(" - cgroup ") || l.contains(" - cgroup2 "))
+            })
+            .count();
+        assert_eq!(found.len(), cgroup_mounts, "{found:?}");
+        for h in &found {
+            match h.kind {
+                Kind::Controllers => assert!(
+                    !h.options.is_empty() && !h.options.starts_with("none"),
+                    "{h:?}"
+                ),
+                Kind::Named => assert!(h.options.starts_with("none,name="), "{h:?}"),
+                Kind::Unified => assert!(h.options.is_empty(), "{h:?}"),
+            }
+            assert_eq!(h.dir_of(Path::new("/a/b")), h.mount_point.join("a/b"));
+        }
     }
 }

@@ -1,7 +1,7 @@
 //! Making the rootfs the container's `/`: propagation, the rootfs bind mount, and
 //! `pivot_root` (or `MS_MOVE` + `chroot` with `--no-pivot`).
 
-use std::path::Path;
+use std::path::{Path, PathBuf};
 
 use nix::fcntl::{open, OFlag};
 use nix::mount::{mount, umount2, MntFlags, MsFlags};
@@ -128,71 +128,64 @@ pub fn make_readonly() -> Result<(), InitError> {
     mount(None::<&str>, "/", None::<&str>, flags, None::<&str>).step("remount / read-only")
 }
 
+fn mounts() -> Result<Vec<procfs::process::MountInfo>, InitError> {
+    procfs::process::Process::myself()
+        .and_then(|p| p.mountinfo())
+        .map(|m| m.into_iter().collect())
+        .map_err(|e| InitError::Other(format!("read /proc/self/mountinfo: {e}")))
+}
+
 /// Makes the mount that holds `path` private, if it is shared.
 fn make_parent_mount_private(path: &Path) -> Result<(), InitError> {
-    let mountinfo =
-        std::fs::read_to_string("/proc/self/mountinfo").map_err(|source| InitError::Path {
-            step: "read",
-            path: "/proc/self/mountinfo".into(),
-            source,
-        })?;
     // The last, longest mount point that contains `path` is the one on top.
-    let mut holder: Option<(&str, bool)> = None;
-    for line in mountinfo.lines() {
-        let Some((left, _)) = line.split_once(" - ") else {
-            continue;
-        };
-        let fields: Vec<&str> = left.split(' ').collect();
-        let Some(point) = fields.get(4) else {
-            continue;
-        };
-        if !path.starts_with(point) {
-            continue;
-        }
-        let shared = fields[6..].iter().any(|f| f.starts_with("shared:"));
-        if holder.is_none_or(|(best, _)| point.len() >= best.len()) {
-            holder = Some((point, shared));
-        }
+    let holder = mounts()?
+        .into_iter()
+        .filter(|m| path.starts_with(&m.mount_point))
+        .reduce(|best, m| {
+            if m.mount_point.as_os_str().len() >= best.mount_point.as_os_str().len() {
+                m
+            } else {
+                best
+            }
+        });
+    let Some(holder) = holder else {
+        return Ok(());
+    };
+    let shared = holder
+        .opt_fields
+        .iter()
+        .any(|f| matches!(f, procfs::process::MountOptFields::Shared(_)));
+    if !shared {
+        return Ok(());
     }
-    match holder {
-        Some((point, true)) => mount(
-            None::<&str>,
-            point,
-            None::<&str>,
-            MsFlags::MS_PRIVATE,
-            None::<&str>,
-        )
-        .step(format!("make {point} private")),
-        _ => Ok(()),
-    }
+    let point = &holder.mount_point;
+    mount(
+        None::<&str>,
+        point,
+        None::<&str>,
+        MsFlags::MS_PRIVATE,
+        None::<&str>,
+    )
+    .step(format!("make {} private", point.display()))
 }
 
 /// Without pivot_root the host's tree stays below the chroot, reachable by a chroot
 /// escape. Its /proc and /sys would hand a container root the host's kernel knobs, so
 /// they are detached first (from this mount namespace only), as runc does.
 fn detach_host_proc_and_sys(rootfs: &Path) -> Result<(), InitError> {
-    let mountinfo =
-        std::fs::read_to_string("/proc/self/mountinfo").map_err(|source| InitError::Path {
-            step: "read",
-            path: "/proc/self/mountinfo".into(),
-            source,
-        })?;
-    let mut targets: Vec<&str> = mountinfo
-        .lines()
-        .filter_map(|line| {
-            let (left, right) = line.split_once(" - ")?;
-            let fstype = right.split(' ').next()?;
-            let point = left.split(' ').nth(4)?;
-            (matches!(fstype, "proc" | "sysfs") && !Path::new(point).starts_with(rootfs))
-                .then_some(point)
+    let mut targets: Vec<PathBuf> = mounts()?
+        .into_iter()
+        .filter(|m| {
+            matches!(m.fs_type.as_str(), "proc" | "sysfs") && !m.mount_point.starts_with(rootfs)
         })
+        .map(|m| m.mount_point)
         .collect();
     // Deepest first; a detached parent takes its submounts with it anyway.
-    targets.sort_by_key(|p| std::cmp::Reverse(p.len()));
+    targets.sort_by_key(|p| std::cmp::Reverse(p.as_os_str().len()));
     for point in targets {
-        match umount2(point, MntFlags::MNT_DETACH) {
+        match umount2(&point, MntFlags::MNT_DETACH) {
             Ok(()) | Err(nix::errno::Errno::EINVAL) | Err(nix::errno::Errno::ENOENT) => {}
-            Err(e) => return Err(e).step(format!("detach host {point}")),
+            Err(e) => return Err(e).step(format!("detach host {}", point.display())),
         }
     }
     Ok(())
