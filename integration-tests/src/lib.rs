@@ -38,9 +38,11 @@
 mod binary;
 mod bundle;
 mod host;
+pub mod mountinfo;
 mod output;
 mod process;
 mod runtime;
+pub mod script;
 mod spec;
 
 pub use binary::runtime_under_test;

@@ -7,34 +7,17 @@
 use std::collections::BTreeSet;
 use std::path::{Path, PathBuf};
 
+use integration_tests::mountinfo::{
+    host_mounts_under, in_private_mount_ns, make_shared_mount, mount_at, mount_tmpfs,
+    parse_mountinfo, MountLine,
+};
+use integration_tests::script::{field, run_script, EROFS};
 use integration_tests::{
     is_alive, leftover_cgroups, test_cgroups_path, unique_id, wait_exit, Bundle, Output, Runtime,
     CGROUP_TEST_PARENT,
 };
-use nix::mount::{mount, MsFlags};
 use serde_json::{json, Value};
 use tempfile::TempDir;
-
-/// What the shell prints when a write hits a read-only mount (EROFS).
-const EROFS: &str = "Read-only file system";
-
-/// Runs `script` with `sh -c` in a container from `bundle` and returns what
-/// the runtime reported.
-fn run_script(runtime: &Runtime, id: &str, bundle: Bundle, script: &str) -> Output {
-    let bundle = bundle.args(&["sh", "-c", script]).write();
-    runtime.run(id, &bundle)
-}
-
-/// The value of the `name: value` line a script printed.
-#[track_caller]
-fn field<'a>(output: &'a Output, name: &str) -> &'a str {
-    let prefix = format!("{name}: ");
-    output
-        .stdout
-        .lines()
-        .find_map(|line| line.strip_prefix(&prefix))
-        .unwrap_or_else(|| panic!("no {name:?} line: {output}"))
-}
 
 /// A directory on the host that the test owns and removes.
 fn host_dir(prefix: &str) -> TempDir {
@@ -58,140 +41,6 @@ fn bind(source: &Path, destination: &str, options: &[&str]) -> Value {
         "source": source,
         "options": options,
     })
-}
-
-// ---------------------------------------------------------------- mountinfo
-
-/// One line of `/proc/<pid>/mountinfo`.
-#[derive(Debug)]
-struct MountLine {
-    /// The mounted path inside its filesystem.
-    root: String,
-    mount_point: String,
-    options: Vec<String>,
-    /// The optional fields: `shared:N`, `master:N`...
-    tags: Vec<String>,
-    fstype: String,
-    source: String,
-    super_options: Vec<String>,
-}
-
-fn parse_mountinfo(text: &str) -> Vec<MountLine> {
-    let list = |s: &str| s.split(',').map(String::from).collect();
-    text.lines()
-        .filter_map(|line| {
-            let (mount, fs) = line.split_once(" - ")?;
-            let fields: Vec<&str> = mount.split(' ').collect();
-            let fs: Vec<&str> = fs.split(' ').collect();
-            Some(MountLine {
-                root: fields.get(3)?.to_string(),
-                mount_point: fields.get(4)?.to_string(),
-                options: list(fields.get(5)?),
-                tags: fields.get(6..)?.iter().map(|t| t.to_string()).collect(),
-                fstype: fs.first()?.to_string(),
-                source: fs.get(1)?.to_string(),
-                super_options: list(fs.get(2)?),
-            })
-        })
-        .collect()
-}
-
-impl MountLine {
-    /// The peer group of a `shared:N` or `master:N` tag.
-    fn tag(&self, kind: &str) -> Option<&str> {
-        let prefix = format!("{kind}:");
-        self.tags.iter().find_map(|t| t.strip_prefix(&prefix))
-    }
-}
-
-/// The mount visible at `mount_point` (the last one mounted there).
-#[track_caller]
-fn mount_at<'a>(mounts: &'a [MountLine], mount_point: &str, context: &str) -> &'a MountLine {
-    mounts
-        .iter()
-        .rev()
-        .find(|m| m.mount_point == mount_point)
-        .unwrap_or_else(|| panic!("nothing mounted at {mount_point}:\n{context}"))
-}
-
-/// The mount table of the calling thread's mount namespace.
-fn own_mounts() -> Vec<MountLine> {
-    let text = std::fs::read_to_string("/proc/thread-self/mountinfo")
-        .unwrap_or_else(|e| panic!("read /proc/thread-self/mountinfo: {e}"));
-    parse_mountinfo(&text)
-}
-
-/// Mount points in the test process's (the host's) mount namespace at or
-/// below any of `dirs`.
-fn host_mounts_under(dirs: &[&Path]) -> Vec<String> {
-    let text = std::fs::read_to_string("/proc/self/mountinfo")
-        .unwrap_or_else(|e| panic!("read /proc/self/mountinfo: {e}"));
-    parse_mountinfo(&text)
-        .into_iter()
-        .map(|m| m.mount_point)
-        .filter(|point| dirs.iter().any(|dir| Path::new(point).starts_with(dir)))
-        .collect()
-}
-
-/// Runs `scenario` on a thread of its own, in a new mount namespace where
-/// every mount is private: what it mounts never reaches the host and
-/// disappears with the thread, and the runtime it starts inherits the
-/// namespace, as a container manager's own namespace would be.
-fn in_private_mount_ns<T: Send>(scenario: impl FnOnce() -> T + Send) -> T {
-    let mut thread = std::thread::Builder::new();
-    // unique_id() names containers after the test's thread.
-    if let Some(name) = std::thread::current().name() {
-        thread = thread.name(name.to_string());
-    }
-    std::thread::scope(|scope| {
-        let handle = thread
-            .spawn_scoped(scope, || {
-                nix::sched::unshare(nix::sched::CloneFlags::CLONE_NEWNS)
-                    .unwrap_or_else(|e| panic!("unshare(CLONE_NEWNS): {e}"));
-                let private = MsFlags::MS_REC | MsFlags::MS_PRIVATE;
-                mount(None::<&str>, "/", None::<&str>, private, None::<&str>)
-                    .unwrap_or_else(|e| panic!("make / rprivate: {e}"));
-                scenario()
-            })
-            .unwrap_or_else(|e| panic!("spawn a thread: {e}"));
-        handle
-            .join()
-            .unwrap_or_else(|panic| std::panic::resume_unwind(panic))
-    })
-}
-
-/// Mounts a small tmpfs named `source` on `dir`.
-fn mount_tmpfs(source: &str, dir: &Path) {
-    mount(
-        Some(source),
-        dir,
-        Some("tmpfs"),
-        MsFlags::empty(),
-        Some("size=64k"),
-    )
-    .unwrap_or_else(|e| panic!("mount tmpfs on {}: {e}", dir.display()));
-}
-
-/// Bind-mounts `dir` on itself and makes it shared (in the caller's
-/// namespace: see [`in_private_mount_ns`]); returns its peer group.
-fn make_shared_mount(dir: &Path) -> String {
-    mount(Some(dir), dir, None::<&str>, MsFlags::MS_BIND, None::<&str>)
-        .unwrap_or_else(|e| panic!("bind {} on itself: {e}", dir.display()));
-    mount(
-        None::<&str>,
-        dir,
-        None::<&str>,
-        MsFlags::MS_SHARED,
-        None::<&str>,
-    )
-    .unwrap_or_else(|e| panic!("make {} shared: {e}", dir.display()));
-    let dir = dir.to_str().expect("UTF-8 path");
-    own_mounts()
-        .iter()
-        .rev()
-        .find(|m| m.mount_point == dir)
-        .and_then(|m| m.tag("shared").map(String::from))
-        .unwrap_or_else(|| panic!("{dir} is not shared after --make-shared"))
 }
 
 // ---------------------------------------------------------------- tmpfs
