@@ -25,6 +25,8 @@ pub enum Error {
     Init(String),
     #[error("container not running")]
     NotRunning,
+    #[error("container not paused")]
+    NotPaused,
     #[error("cannot start a container that has stopped")]
     StartStopped,
     #[error("cannot start an already {0} container")]

@@ -75,6 +75,20 @@ pub enum Command {
         #[arg(short, long)]
         quiet: bool,
     },
+    /// Freeze every process of a running container.
+    Pause { id: String },
+    /// Thaw a paused container.
+    Resume { id: String },
+    /// List the container's processes: host PIDs as JSON, or `ps` lines.
+    Ps {
+        #[arg(short, long, default_value = "table")]
+        format: ListFormat,
+        id: String,
+        /// Options for ps(1) in table format (default -ef), as go-runc passes them
+        /// after the id (`ps --format table ID -ef`).
+        #[arg(trailing_var_arg = true, allow_hyphen_values = true)]
+        ps_args: Vec<String>,
+    },
     /// Write a default config.json.
     Spec {
         #[arg(short, long, default_value = ".")]

@@ -74,6 +74,19 @@ fn execute(cli: Cli) -> anyhow::Result<ExitCode> {
             return Ok(ExitCode::from(code.clamp(0, 255) as u8));
         }
         Command::List { format, quiet } => output::list(&container::list(&store)?, format, quiet)?,
+        Command::Pause { id } => container::pause(&store, &id)?,
+        Command::Resume { id } => container::resume(&store, &id)?,
+        Command::Ps {
+            format,
+            id,
+            ps_args,
+        } => {
+            let pids = container::pids(&store, &id)?;
+            match format {
+                cli::ListFormat::Json => output::json_line(&pids)?,
+                cli::ListFormat::Table => output::ps_table(&pids, &ps_args)?,
+            }
+        }
         Command::Spec { bundle } => {
             let rootless = cli.rootless.as_deref() == Some("true");
             libcontainer::spec::write_default(&bundle, rootless)?

@@ -14,6 +14,54 @@ pub fn json<T: Serialize>(value: &T) -> anyhow::Result<()> {
     Ok(())
 }
 
+/// One compact JSON value and a newline (what go-runc's `Ps` decodes).
+pub fn json_line<T: Serialize>(value: &T) -> anyhow::Result<()> {
+    let mut out = std::io::stdout().lock();
+    serde_json::to_writer(&mut out, value)?;
+    out.write_all(b"\n")?;
+    Ok(())
+}
+
+/// The lines of `ps ARGS` (default `-ef`) whose PID is one of `pids`, with ps's
+/// header, as runc prints them (containerd's `top` parses this).
+pub fn ps_table(pids: &[i32], args: &[String]) -> anyhow::Result<()> {
+    use anyhow::Context;
+    let args: Vec<&str> = if args.is_empty() {
+        vec!["-ef"]
+    } else {
+        args.iter().map(String::as_str).collect()
+    };
+    let ps = std::process::Command::new("ps")
+        .args(&args)
+        .output()
+        .context("run ps")?;
+    anyhow::ensure!(
+        ps.status.success(),
+        "ps {}: {}",
+        args.join(" "),
+        String::from_utf8_lossy(&ps.stderr).trim()
+    );
+    let text = String::from_utf8_lossy(&ps.stdout);
+    let mut lines = text.lines();
+    let header = lines.next().unwrap_or_default();
+    let column = header
+        .split_whitespace()
+        .position(|h| h == "PID")
+        .context("ps output has no PID column")?;
+    let mut out = std::io::stdout().lock();
+    writeln!(out, "{header}")?;
+    for line in lines {
+        let pid = line
+            .split_whitespace()
+            .nth(column)
+            .and_then(|p| p.parse().ok());
+        if pid.is_some_and(|p: i32| pids.contains(&p)) {
+            writeln!(out, "{line}")?;
+        }
+    }
+    Ok(())
+}
+
 pub fn list(states: &[ContainerState], format: ListFormat, quiet: bool) -> anyhow::Result<()> {
     let mut out = std::io::stdout().lock();
     if quiet {

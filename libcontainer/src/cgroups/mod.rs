@@ -118,6 +118,19 @@ impl Cgroup {
         Ok(())
     }
 
+    /// Freezes (`true`) or thaws every process of the cgroup.
+    pub fn freeze(&self, frozen: bool) -> Result<(), CgroupError> {
+        use libcgroups::common::FreezerState;
+        let state = if frozen {
+            FreezerState::Frozen
+        } else {
+            FreezerState::Thawed
+        };
+        self.manager
+            .freeze(state)
+            .map_err(self.err(if frozen { "freeze" } else { "thaw" }))
+    }
+
     pub fn pids(&self) -> Result<Vec<Pid>, CgroupError> {
         self.manager
             .get_all_pids()

@@ -4,7 +4,9 @@
 mod create;
 mod delete;
 mod kill;
+mod pause;
 mod pid_file;
+mod ps;
 mod query;
 mod run;
 mod start;
@@ -13,6 +15,8 @@ mod status;
 pub use create::{create, CreateOptions};
 pub use delete::delete;
 pub use kill::kill;
+pub use pause::{pause, resume};
+pub use ps::pids;
 pub use query::{list, state, ContainerState};
 pub use run::{run, RunMode};
 pub use start::start;

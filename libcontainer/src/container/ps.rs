@@ -1,0 +1,19 @@
+//! `ps`: the container's processes, as host PIDs of its cgroup.
+
+use crate::cgroups::Cgroup;
+use crate::id::ContainerId;
+use crate::state::StateStore;
+use crate::Result;
+
+/// The host PIDs of every process in the container's cgroup, sorted.
+pub fn pids(store: &StateStore, id: &str) -> Result<Vec<i32>> {
+    let id = ContainerId::parse(id)?;
+    let record = store.load(&id)?;
+    let mut pids: Vec<i32> = Cgroup::open(&record.cgroup_path, false, &id)?
+        .pids()?
+        .into_iter()
+        .map(|p| p.as_raw())
+        .collect();
+    pids.sort_unstable();
+    Ok(pids)
+}
