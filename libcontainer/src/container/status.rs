@@ -6,18 +6,19 @@ use std::path::Path;
 use crate::state::{StateRecord, Status};
 
 pub fn status_of(record: &StateRecord, fifo: &Path) -> Status {
-    let Some(init) = &record.init else {
-        // No init yet: being created, unless the creating truman died.
-        return match &record.creator {
-            Some(creator) if creator.is_alive() => Status::Creating,
-            _ => Status::Stopped,
+    // A recorded creator means `create` has not finished: still under way while that
+    // truman lives; never to finish if it died, whatever state its init is left in
+    // (it may not have noticed yet that truman is gone).
+    if let Some(creator) = &record.creator {
+        return if creator.is_alive() {
+            Status::Creating
+        } else {
+            Status::Stopped
         };
-    };
-    if !init.is_alive() {
-        return Status::Stopped;
     }
-    if record.creator.as_ref().is_some_and(|c| c.is_alive()) {
-        return Status::Creating;
+    match &record.init {
+        Some(init) if init.is_alive() => {}
+        _ => return Status::Stopped,
     }
     if crate::cgroups::freezer::is_frozen(&record.cgroup_path) {
         return Status::Paused;
