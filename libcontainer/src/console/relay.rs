@@ -6,9 +6,6 @@ use std::os::fd::{AsFd, AsRawFd, BorrowedFd, FromRawFd, OwnedFd};
 use nix::sys::socket::{recvmsg, ControlMessageOwned, MsgFlags};
 use nix::sys::termios::{cfmakeraw, tcgetattr, tcsetattr, SetArg, Termios};
 
-nix::ioctl_read_bad!(get_window_size, libc::TIOCGWINSZ, libc::winsize);
-nix::ioctl_write_ptr_bad!(set_window_size, libc::TIOCSWINSZ, libc::winsize);
-
 /// Receives the pty master the init sends over the console socket (one SCM_RIGHTS fd).
 pub(crate) fn receive_master(socket: &OwnedFd) -> io::Result<OwnedFd> {
     let mut payload = [0u8; 4096];
@@ -64,18 +61,8 @@ impl Relay {
 
     /// Gives the container's terminal the size of ours (on start and on SIGWINCH).
     pub fn resize(&self) {
-        let mut size = libc::winsize {
-            ws_row: 0,
-            ws_col: 0,
-            ws_xpixel: 0,
-            ws_ypixel: 0,
-        };
-        // SAFETY: TIOCGWINSZ writes one winsize into memory valid for the call, and
-        // TIOCSWINSZ reads it.
-        unsafe {
-            if get_window_size(libc::STDIN_FILENO, &mut size).is_ok() {
-                let _ = set_window_size(self.master.as_raw_fd(), &size);
-            }
+        if let Some(size) = super::size::get(io::stdin().as_fd()) {
+            let _ = super::size::set(self.master.as_fd(), &size);
         }
     }
 

@@ -10,8 +10,6 @@ use nix::pty::{grantpt, posix_openpt, ptsname_r, unlockpt};
 
 use super::error::{InitError, Step};
 
-nix::ioctl_write_ptr_bad!(set_window_size, libc::TIOCSWINSZ, libc::winsize);
-
 /// Must run after pivot_root, so that the pty comes from the container's devpts.
 pub fn setup(socket: &OwnedFd, size: Option<(u32, u32)>) -> Result<(), InitError> {
     let master =
@@ -26,8 +24,9 @@ pub fn setup(socket: &OwnedFd, size: Option<(u32, u32)>) -> Result<(), InitError
             ws_xpixel: 0,
             ws_ypixel: 0,
         };
-        // SAFETY: TIOCSWINSZ reads one winsize from a pointer valid for the call.
-        unsafe { set_window_size(master.as_raw_fd(), &ws) }.step("set console size")?;
+        // SAFETY: the master stays open for this whole function.
+        let fd = unsafe { std::os::fd::BorrowedFd::borrow_raw(master.as_raw_fd()) };
+        crate::console::size::set(fd, &ws).step("set console size")?;
     }
     let peer = nix::fcntl::open(
         Path::new(&peer_name),
