@@ -21,6 +21,8 @@ pub struct CgroupError {
 pub struct Cgroup {
     path: PathBuf,
     manager: AnyCgroupManager,
+    /// The hierarchies of a v1 or hybrid host (none on a unified one), read once.
+    hierarchies: Vec<hierarchy::Hierarchy>,
     /// On a v1 or hybrid host, the container's cgroup in the hierarchies libcgroups'
     /// v1 manager leaves out: named ones (`name=systemd`) and the hybrid cgroup2 tree.
     /// runc puts the container in those too, so that it sees its own cgroup there.
@@ -56,20 +58,28 @@ impl Cgroup {
             op: "open",
             message: e.to_string(),
         })?;
-        let extra = if is_unified() {
+        let hierarchies = if is_unified() {
             Vec::new()
         } else {
             hierarchy::hierarchies()
-                .iter()
-                .filter(|h| h.kind != hierarchy::Kind::Controllers)
-                .map(|h| h.dir_of(path))
-                .collect()
         };
+        let extra = hierarchies
+            .iter()
+            .filter(|h| h.kind != hierarchy::Kind::Controllers)
+            .map(|h| h.dir_of(path))
+            .collect();
         Ok(Self {
             path: path.to_owned(),
             manager,
+            hierarchies,
             extra,
         })
+    }
+
+    /// The host's cgroup hierarchies as read when this cgroup was opened: what the
+    /// container's `/sys/fs/cgroup` shows on a v1 or hybrid host.
+    pub fn hierarchies(&self) -> &[hierarchy::Hierarchy] {
+        &self.hierarchies
     }
 
     fn err(

@@ -270,6 +270,7 @@ fn build(
                 unshare,
                 join,
                 cgroup_path: record.cgroup_path.clone(),
+                cgroup_hierarchies: cgroup.hierarchies().to_vec(),
             })
         }
         Forked::Parent(pid) => pid,

@@ -59,6 +59,8 @@ pub(crate) struct InitPlan<'a> {
     /// truman joins before the clone because they only apply to children).
     pub join: Vec<(LinuxNamespaceType, PathBuf)>,
     pub cgroup_path: PathBuf,
+    /// The host's v1 and hybrid cgroup hierarchies, read once by truman.
+    pub cgroup_hierarchies: Vec<crate::cgroups::hierarchy::Hierarchy>,
 }
 
 /// The init's entry point: never returns. Setup errors go to truman as text.
@@ -161,6 +163,7 @@ fn setup(plan: &mut InitPlan<'_>) -> Result<Ready, InitError> {
             private_cgroupns: has_ns(LinuxNamespaceType::Cgroup),
             in_userns,
             cgroup_path: &plan.cgroup_path,
+            cgroup_hierarchies: &plan.cgroup_hierarchies,
         };
         let spec_mounts = spec.mounts().clone().unwrap_or_default();
         mounts::mount_all(&spec_mounts, &ctx)?;

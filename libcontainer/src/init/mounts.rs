@@ -8,7 +8,7 @@ use oci_spec::runtime::Mount;
 use super::error::{InitError, Step};
 use super::mount_options::{self, MountOptions};
 use super::rootfs_dir::{RootfsDir, Target};
-use crate::cgroups::hierarchy::{hierarchies, Kind};
+use crate::cgroups::hierarchy::{Hierarchy, Kind};
 
 /// What a mount needs to know of the container beyond the mount itself.
 pub struct MountContext<'a> {
@@ -17,6 +17,7 @@ pub struct MountContext<'a> {
     pub private_cgroupns: bool,
     pub in_userns: bool,
     pub cgroup_path: &'a Path,
+    pub cgroup_hierarchies: &'a [Hierarchy],
 }
 
 pub fn mount_all(mounts: &[Mount], ctx: &MountContext<'_>) -> Result<(), InitError> {
@@ -172,8 +173,9 @@ fn mount_cgroup(
     )
     .step(format!("mount tmpfs on {}", dest.display()))?;
     // The unified hierarchy of a hybrid host is left out, as runc does.
-    for h in hierarchies()
-        .into_iter()
+    for h in ctx
+        .cgroup_hierarchies
+        .iter()
         .filter(|h| h.kind != Kind::Unified)
     {
         let sub = dest.join(&h.name);
