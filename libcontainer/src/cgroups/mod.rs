@@ -1,12 +1,22 @@
-//! The container's cgroup, through the `libcgroups` crate (v1, v2 and hybrid hosts).
+//! The container's cgroup, through the `libcgroups` crate, on the three host layouts:
+//! cgroup v1, cgroup v2 (unified), and hybrid (v1 controllers plus a cgroup2 tree at
+//! `/sys/fs/cgroup/unified`, where a controller such as hugetlb may live alone).
 
 pub mod freezer;
 pub mod hierarchy;
+pub mod oom;
+pub mod path;
+mod resources;
+pub mod stats;
 
 use std::path::{Path, PathBuf};
 
-use libcgroups::common::{create_cgroup_manager, AnyCgroupManager, CgroupConfig, CgroupManager};
+use libcgroups::common::{
+    create_cgroup_manager, AnyCgroupManager, CgroupConfig, CgroupManager, FreezerState,
+};
 use nix::unistd::Pid;
+
+pub use path::{resolve, Driver};
 
 use crate::id::ContainerId;
 
@@ -18,23 +28,13 @@ pub struct CgroupError {
     message: String,
 }
 
-pub struct Cgroup {
-    path: PathBuf,
-    manager: AnyCgroupManager,
-    /// The hierarchies of a v1 or hybrid host (none on a unified one), read once.
-    hierarchies: Vec<hierarchy::Hierarchy>,
-    /// On a v1 or hybrid host, the container's cgroup in the hierarchies libcgroups'
-    /// v1 manager leaves out: named ones (`name=systemd`) and the hybrid cgroup2 tree.
-    /// runc puts the container in those too, so that it sees its own cgroup there.
-    extra: Vec<PathBuf>,
-}
-
-/// The cgroup path for a container: `linux.cgroupsPath` if given, else `/<id>` as runc
-/// does, each relative to the root of every hierarchy.
-pub fn path_for(configured: Option<&Path>, id: &ContainerId) -> PathBuf {
-    match configured {
-        Some(p) if !p.as_os_str().is_empty() => p.to_owned(),
-        _ => PathBuf::from("/").join(id.as_str()),
+impl CgroupError {
+    pub(crate) fn new(path: &Path, op: &'static str, message: impl Into<String>) -> Self {
+        Self {
+            path: path.to_owned(),
+            op,
+            message: message.into(),
+        }
     }
 }
 
@@ -46,34 +46,48 @@ pub fn is_unified() -> bool {
     )
 }
 
+/// The container's cgroup: the libcgroups manager for its controllers, and on v1 or
+/// hybrid hosts the hierarchies that manager leaves out.
+pub struct Cgroup {
+    path: PathBuf,
+    manager: AnyCgroupManager,
+    /// The hierarchies of a v1 or hybrid host (none on a unified one), read once.
+    hierarchies: Vec<hierarchy::Hierarchy>,
+}
+
 impl Cgroup {
-    pub fn open(path: &Path, systemd: bool, id: &ContainerId) -> Result<Self, CgroupError> {
+    pub fn open(path: &Path, driver: Driver, id: &ContainerId) -> Result<Self, CgroupError> {
+        let unified = is_unified();
+        if driver == Driver::Systemd {
+            systemd_usable(path, unified)?;
+        }
         let manager = create_cgroup_manager(CgroupConfig {
             cgroup_path: path.to_owned(),
-            systemd_cgroup: systemd,
+            systemd_cgroup: driver == Driver::Systemd,
             container_name: id.to_string(),
         })
-        .map_err(|e| CgroupError {
-            path: path.to_owned(),
-            op: "open",
-            message: e.to_string(),
-        })?;
-        let hierarchies = if is_unified() {
+        .map_err(|e| CgroupError::new(path, "open", e.to_string()))?;
+        let hierarchies = if unified {
             Vec::new()
         } else {
             hierarchy::hierarchies()
         };
-        let extra = hierarchies
-            .iter()
-            .filter(|h| h.kind != hierarchy::Kind::Controllers)
-            .map(|h| h.dir_of(path))
-            .collect();
         Ok(Self {
             path: path.to_owned(),
             manager,
             hierarchies,
-            extra,
         })
+    }
+
+    /// The cgroup of a container `create` recorded.
+    pub fn of(record: &crate::state::StateRecord) -> Result<Self, CgroupError> {
+        let id = ContainerId::parse(&record.id)
+            .map_err(|e| CgroupError::new(&record.cgroup_path, "open", e.to_string()))?;
+        Self::open(&record.cgroup_path, record.cgroup_driver, &id)
+    }
+
+    pub fn path(&self) -> &Path {
+        &self.path
     }
 
     /// The host's cgroup hierarchies as read when this cgroup was opened: what the
@@ -82,45 +96,52 @@ impl Cgroup {
         &self.hierarchies
     }
 
-    fn err(
+    /// On a v1 or hybrid host, the container's cgroup in the hierarchies libcgroups'
+    /// v1 manager leaves out: named ones (`name=systemd`) and the hybrid cgroup2 tree.
+    /// runc puts the container in those too, so that it sees its own cgroup there.
+    fn extra_dirs(&self) -> impl Iterator<Item = PathBuf> + '_ {
+        self.hierarchies
+            .iter()
+            .filter(|h| h.kind != hierarchy::Kind::Controllers)
+            .map(|h| h.dir_of(&self.path))
+    }
+
+    /// The container's directory on the hybrid cgroup2 tree, if the host has one.
+    fn hybrid_unified(&self) -> Option<&hierarchy::Hierarchy> {
+        self.hierarchies
+            .iter()
+            .find(|h| h.kind == hierarchy::Kind::Unified)
+    }
+
+    fn manager_error(
         &self,
         op: &'static str,
     ) -> impl FnOnce(libcgroups::common::AnyManagerError) -> CgroupError + '_ {
-        move |e| CgroupError {
-            path: self.path.clone(),
-            op,
-            message: e.to_string(),
-        }
+        move |e| CgroupError::new(&self.path, op, e.to_string())
     }
 
     /// Creates the cgroup where missing and moves `pid` into it.
     pub fn add(&self, pid: Pid) -> Result<(), CgroupError> {
         self.manager
             .add_task(pid)
-            .map_err(self.err("add process"))?;
-        for dir in &self.extra {
-            std::fs::create_dir_all(dir)
+            .map_err(self.manager_error("add process"))?;
+        for dir in self.extra_dirs() {
+            std::fs::create_dir_all(&dir)
                 .and_then(|_| std::fs::write(dir.join("cgroup.procs"), pid.to_string()))
-                .map_err(|e| CgroupError {
-                    path: dir.clone(),
-                    op: "add process",
-                    message: e.to_string(),
-                })?;
+                .map_err(|e| CgroupError::new(&dir, "add process", e.to_string()))?;
         }
         Ok(())
     }
 
     /// Kills whatever is left in the cgroup and removes it.
     pub fn remove(&self) -> Result<(), CgroupError> {
-        self.manager.remove().map_err(self.err("remove"))?;
-        for dir in &self.extra {
-            match std::fs::remove_dir(dir) {
+        self.manager
+            .remove()
+            .map_err(self.manager_error("remove"))?;
+        for dir in self.extra_dirs() {
+            match std::fs::remove_dir(&dir) {
                 Err(e) if e.kind() != std::io::ErrorKind::NotFound => {
-                    return Err(CgroupError {
-                        path: dir.clone(),
-                        op: "remove",
-                        message: e.to_string(),
-                    })
+                    return Err(CgroupError::new(&dir, "remove", e.to_string()))
                 }
                 _ => {}
             }
@@ -130,7 +151,6 @@ impl Cgroup {
 
     /// Freezes (`true`) or thaws every process of the cgroup.
     pub fn freeze(&self, frozen: bool) -> Result<(), CgroupError> {
-        use libcgroups::common::FreezerState;
         let state = if frozen {
             FreezerState::Frozen
         } else {
@@ -138,12 +158,33 @@ impl Cgroup {
         };
         self.manager
             .freeze(state)
-            .map_err(self.err(if frozen { "freeze" } else { "thaw" }))
+            .map_err(self.manager_error(if frozen { "freeze" } else { "thaw" }))
     }
 
     pub fn pids(&self) -> Result<Vec<Pid>, CgroupError> {
         self.manager
             .get_all_pids()
-            .map_err(self.err("list processes"))
+            .map_err(self.manager_error("list processes"))
     }
+}
+
+/// libcgroups' systemd manager speaks to systemd over D-Bus and drives cgroup v2 only:
+/// anywhere else it would fail late or wait on a bus nobody answers, so say why now.
+fn systemd_usable(path: &Path, unified: bool) -> Result<(), CgroupError> {
+    // sd_booted(3): systemd is the init system iff this directory exists.
+    if !Path::new("/run/systemd/system").is_dir() {
+        return Err(CgroupError::new(
+            path,
+            "--systemd-cgroup",
+            "systemd not running on this host, cannot use systemd cgroups manager",
+        ));
+    }
+    if !unified {
+        return Err(CgroupError::new(
+            path,
+            "--systemd-cgroup",
+            "the systemd cgroup driver needs a cgroup v2 host; this one has v1 controllers",
+        ));
+    }
+    Ok(())
 }

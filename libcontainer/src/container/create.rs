@@ -71,13 +71,6 @@ pub(crate) fn create_with(
     local_console: Option<OwnedFd>,
 ) -> Result<Created> {
     let id = ContainerId::parse(&options.id)?;
-    if options.systemd_cgroup {
-        // libcgroups' systemd driver works on v2 hosts booted by systemd only, and
-        // this build leaves it out: refuse rather than misread "slice:prefix:name".
-        return Err(Error::Usage(
-            "--systemd-cgroup: the systemd cgroup driver is not supported yet".into(),
-        ));
-    }
     let bundle = {
         let _span = tracing::debug_span!("load bundle").entered();
         load_bundle(&options.bundle)?
@@ -89,8 +82,22 @@ pub(crate) fn create_with(
         .and_then(|p| p.terminal())
         .unwrap_or(false);
     let console = console_for(terminal, options, local_console)?;
+    let driver = match options.systemd_cgroup {
+        true => cgroups::Driver::Systemd,
+        false => cgroups::Driver::Cgroupfs,
+    };
+    let cgroup_path = cgroups::resolve(
+        bundle
+            .spec
+            .linux()
+            .as_ref()
+            .and_then(|l| l.cgroups_path().as_deref()),
+        &id,
+        driver,
+        cgroups::is_unified(),
+    )?;
     let dir = store.create(&id)?;
-    let mut record = new_record(&id, &bundle);
+    let mut record = new_record(&id, &bundle, cgroup_path, driver);
     match build(&dir, &bundle, options, &mut record, reaper, console) {
         Ok(init) => Ok(Created { id, init, terminal }),
         Err(e) => {
@@ -125,7 +132,12 @@ fn console_for(
     }
 }
 
-fn new_record(id: &ContainerId, bundle: &Bundle) -> StateRecord {
+fn new_record(
+    id: &ContainerId,
+    bundle: &Bundle,
+    cgroup_path: PathBuf,
+    cgroup_driver: cgroups::Driver,
+) -> StateRecord {
     let spec = &bundle.spec;
     let linux = spec.linux().as_ref();
     let namespaces = linux
@@ -139,7 +151,8 @@ fn new_record(id: &ContainerId, bundle: &Bundle) -> StateRecord {
         rootfs: bundle.rootfs.clone(),
         created: chrono::Utc::now(),
         annotations: spec.annotations().clone().unwrap_or_default(),
-        cgroup_path: cgroups::path_for(linux.and_then(|l| l.cgroups_path().as_deref()), id),
+        cgroup_path,
+        cgroup_driver,
         creator: ProcessIdentity::of(nix::unistd::getpid()),
         init: None,
         private_pid_ns: namespaces
@@ -232,7 +245,7 @@ fn build(
 
     let cgroup = {
         let _span = tracing::debug_span!("cgroup manager").entered();
-        Cgroup::open(&record.cgroup_path, options.systemd_cgroup, &id)?
+        Cgroup::open(&record.cgroup_path, record.cgroup_driver, &id)?
     };
     let error_path = dir.exec_error_path();
     let exec_error: OwnedFd = File::options()
@@ -289,6 +302,10 @@ fn build(
     {
         let _span = tracing::debug_span!("cgroup").entered();
         cgroup.add(pid)?;
+        // Before the init goes on: no process of the container runs unlimited.
+        if let Some(resources) = bundle.spec.linux().as_ref().and_then(|l| l.resources().as_ref()) {
+            cgroup.apply(resources)?;
+        }
     }
     if new_userns {
         let linux = bundle.spec.linux().as_ref();

@@ -46,7 +46,7 @@ pub fn delete(store: &StateStore, id: &str, force: bool) -> Result<()> {
             // A frozen process cannot act on the SIGKILL: thaw first.
             crate::cgroups::freezer::thaw(&record.cgroup_path);
         }
-        let _ = signal_all(&record, &id, SignalNumber::KILL);
+        let _ = signal_all(&record, SignalNumber::KILL);
         if let Some(pidfd) = record.init.as_ref().and_then(PidFd::open) {
             pidfd.wait_exit(FORCE_WAIT);
         }
@@ -70,11 +70,8 @@ pub(crate) fn destroy(dir: ContainerDir, record: &StateRecord, reap: bool) {
             }
         }
     }
-    if let Ok(id) = ContainerId::parse(&record.id) {
-        match Cgroup::open(&record.cgroup_path, false, &id).and_then(|c| c.remove()) {
-            Ok(()) => {}
-            Err(e) => tracing::warn!("{e}"),
-        }
+    if let Err(e) = Cgroup::of(record).and_then(|c| c.remove()) {
+        tracing::warn!("{e}");
     }
     let poststop = record.hooks.as_ref().and_then(|h| h.poststop().clone());
     let state = hook_state(record, Status::Stopped);

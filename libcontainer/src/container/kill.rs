@@ -22,7 +22,7 @@ pub fn kill(store: &StateStore, id: &str, signal: &str, all: bool) -> Result<()>
         return if all { Ok(()) } else { Err(Error::NotRunning) };
     }
     if all || (signal == SignalNumber::KILL && !record.private_pid_ns) {
-        signal_all(&record, &id, signal)
+        signal_all(&record, signal)
     } else {
         signal_init(&record, signal)
     }
@@ -42,13 +42,9 @@ pub(crate) fn signal_init(record: &StateRecord, signal: SignalNumber) -> Result<
 
 /// Signals every process of the cgroup. The init goes first so that a SIGKILL takes
 /// down a PID namespace in one step.
-pub(crate) fn signal_all(
-    record: &StateRecord,
-    id: &ContainerId,
-    signal: SignalNumber,
-) -> Result<()> {
+pub(crate) fn signal_all(record: &StateRecord, signal: SignalNumber) -> Result<()> {
     let _ = signal_init(record, signal);
-    let cgroup = Cgroup::open(&record.cgroup_path, false, id)?;
+    let cgroup = Cgroup::of(record)?;
     for pid in cgroup.pids()? {
         if let Some(pidfd) = ProcessIdentity::of(pid).as_ref().and_then(PidFd::open) {
             let _ = pidfd.signal(signal);

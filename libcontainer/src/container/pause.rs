@@ -25,6 +25,6 @@ fn set_frozen(store: &StateStore, id: &str, frozen: bool) -> Result<()> {
         (_, true) => return Err(Error::NotRunning),
         (_, false) => return Err(Error::NotPaused),
     }
-    Cgroup::open(&record.cgroup_path, false, &id)?.freeze(frozen)?;
+    Cgroup::of(&record)?.freeze(frozen)?;
     Ok(())
 }

@@ -9,7 +9,7 @@ use crate::Result;
 pub fn pids(store: &StateStore, id: &str) -> Result<Vec<i32>> {
     let id = ContainerId::parse(id)?;
     let record = store.load(&id)?;
-    let mut pids: Vec<i32> = Cgroup::open(&record.cgroup_path, false, &id)?
+    let mut pids: Vec<i32> = Cgroup::of(&record)?
         .pids()?
         .into_iter()
         .map(|p| p.as_raw())

@@ -22,8 +22,12 @@ pub struct StateRecord {
     pub created: DateTime<Utc>,
     #[serde(default, skip_serializing_if = "HashMap::is_empty")]
     pub annotations: HashMap<String, String>,
-    /// The cgroup path as given to the cgroup manager (relative to each hierarchy root).
+    /// The cgroup path as given to the cgroup manager (relative to each hierarchy root),
+    /// resolved at `create`.
     pub cgroup_path: PathBuf,
+    /// Who manages that cgroup: truman through cgroupfs, or systemd.
+    #[serde(default)]
+    pub cgroup_driver: crate::cgroups::Driver,
     /// The `create` (or `run`) process while it is still setting the container up.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub creator: Option<ProcessIdentity>,

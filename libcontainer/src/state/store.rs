@@ -246,6 +246,7 @@ mod tests {
             created: chrono::Utc::now(),
             annotations: HashMap::new(),
             cgroup_path: PathBuf::from("/x"),
+            cgroup_driver: Default::default(),
             creator: None,
             init: None,
             private_pid_ns: true,

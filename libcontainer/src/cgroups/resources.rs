@@ -1,0 +1,284 @@
+//! Applying `linux.resources` to the live cgroup: at `create`, before the user
+//! process runs, and at `update`. libcgroups writes the controllers it knows; this
+//! file adds what it lacks (rdma, per-device blkio weights, memory.use_hierarchy,
+//! checkBeforeUpdate, hugetlb on a hybrid host's cgroup2 tree) and refuses, naming
+//! the field, what the host cannot do.
+
+use std::path::{Path, PathBuf};
+
+use libcgroups::common::{CgroupManager, ControllerOpt};
+use oci_spec::runtime::{LinuxHugepageLimit, LinuxRdma, LinuxResources};
+
+use super::hierarchy::{Hierarchy, Kind};
+use super::{Cgroup, CgroupError};
+
+impl Cgroup {
+    /// The v1 hierarchy that carries `controller`, if the host mounts one.
+    pub(super) fn v1_hierarchy(&self, controller: &str) -> Option<&Hierarchy> {
+        self.hierarchies
+            .iter()
+            .find(|h| h.kind == Kind::Controllers && h.options.split(',').any(|o| o == controller))
+    }
+
+    /// The container's directory for `controller`: its v1 hierarchy, or on cgroup v2
+    /// (and a hybrid host's cgroup2 tree) the one directory where the controller is
+    /// enabled. `None` when the host has no such controller.
+    pub(super) fn controller_dir(&self, controller: &str) -> Option<PathBuf> {
+        if let Some(h) = self.v1_hierarchy(controller) {
+            return Some(h.dir_of(&self.path));
+        }
+        let root = match self.hybrid_unified() {
+            Some(h) => h.mount_point.clone(),
+            None if self.hierarchies.is_empty() => PathBuf::from("/sys/fs/cgroup"),
+            None => return None,
+        };
+        let available = std::fs::read_to_string(root.join("cgroup.controllers")).ok()?;
+        available
+            .split_whitespace()
+            .any(|c| c == controller)
+            .then(|| root.join(self.path.strip_prefix("/").unwrap_or(&self.path)))
+    }
+
+    /// Applies `resources` to the cgroup, which must exist (see [`Cgroup::add`]).
+    pub fn apply(&self, resources: &LinuxResources) -> Result<(), CgroupError> {
+        let v1 = !self.hierarchies.is_empty();
+        let unified_map = resources.unified().as_ref().filter(|u| !u.is_empty());
+        if v1 && unified_map.is_some() {
+            // As runc: the unified map names cgroup v2 files.
+            return Err(self.refused(
+                "linux.resources.unified",
+                "cannot be used on a cgroup v1 host",
+            ));
+        }
+        self.check_memory_before_update(resources)?;
+
+        let mut for_libcgroups = resources.clone();
+        // libcgroups has no rdma controller, and its v1 manager finds hugetlb only on
+        // a v1 mount: those two are written here.
+        for_libcgroups.set_rdma(None);
+        let hugepages = resources
+            .hugepage_limits()
+            .as_ref()
+            .filter(|l| !l.is_empty());
+        let hugetlb_elsewhere = v1 && self.v1_hierarchy("hugetlb").is_none();
+        if hugetlb_elsewhere {
+            for_libcgroups.set_hugepage_limits(None);
+        }
+        let disable_oom_killer = resources
+            .memory()
+            .as_ref()
+            .and_then(|m| m.disable_oom_killer())
+            .unwrap_or(false);
+        self.manager
+            .apply(&ControllerOpt {
+                resources: &for_libcgroups,
+                disable_oom_killer,
+                oom_score_adj: None,
+                freezer_state: None,
+            })
+            .map_err(self.manager_error("apply linux.resources"))?;
+
+        if v1 {
+            self.apply_v1_extras(resources)?;
+        }
+        if let Some(limits) = hugepages.filter(|_| hugetlb_elsewhere) {
+            self.apply_hybrid_hugetlb(limits)?;
+        }
+        if let Some(rdma) = resources.rdma().as_ref().filter(|r| !r.is_empty()) {
+            let dir = self.controller_dir("rdma").ok_or_else(|| {
+                self.refused(
+                    "linux.resources.rdma",
+                    "this host has no rdma cgroup controller",
+                )
+            })?;
+            // The kernel takes one device per write.
+            for line in rdma_max(rdma) {
+                write(&dir.join("rdma.max"), &line)?;
+            }
+        }
+        Ok(())
+    }
+
+    fn refused(&self, field: &str, why: &str) -> CgroupError {
+        CgroupError::new(&self.path, "apply linux.resources", format!("{field}: {why}"))
+    }
+
+    /// What libcgroups' v1 manager leaves out of `blockIO` and `memory`.
+    fn apply_v1_extras(&self, resources: &LinuxResources) -> Result<(), CgroupError> {
+        if let Some(blkio) = resources.block_io() {
+            let dir = self.v1_hierarchy("blkio").map(|h| h.dir_of(&self.path));
+            let needs_dir = blkio.leaf_weight().is_some()
+                || blkio.weight_device().as_ref().is_some_and(|d| !d.is_empty());
+            if let (Some(dir), true) = (&dir, needs_dir) {
+                if let Some(weight) = blkio.leaf_weight() {
+                    write(&dir.join("blkio.leaf_weight"), &weight.to_string())?;
+                }
+                // Without CFQ, the BFQ scheduler has the per-device weights.
+                let file = ["blkio.weight_device", "blkio.bfq.weight_device"]
+                    .into_iter()
+                    .map(|f| dir.join(f))
+                    .find(|f| f.exists())
+                    .unwrap_or_else(|| dir.join("blkio.weight_device"));
+                for device in blkio.weight_device().iter().flatten() {
+                    if let Some(weight) = device.weight() {
+                        let line = format!("{}:{} {weight}", device.major(), device.minor());
+                        write(&file, &line)?;
+                    }
+                    if let Some(weight) = device.leaf_weight() {
+                        let line = format!("{}:{} {weight}", device.major(), device.minor());
+                        write(&dir.join("blkio.leaf_weight_device"), &line)?;
+                    }
+                }
+            } else if needs_dir {
+                return Err(self.refused(
+                    "linux.resources.blockIO",
+                    "this host has no blkio cgroup controller",
+                ));
+            }
+        }
+        let use_hierarchy = resources.memory().as_ref().and_then(|m| m.use_hierarchy());
+        let memory_dir = self.v1_hierarchy("memory").map(|h| h.dir_of(&self.path));
+        if let (Some(on), Some(dir)) = (use_hierarchy, memory_dir) {
+            let file = dir.join("memory.use_hierarchy");
+            let current = std::fs::read_to_string(&file).unwrap_or_default();
+            let wanted = if on { "1" } else { "0" };
+            // Recent kernels are always hierarchical and refuse "0"; runc never writes
+            // this file, so a spec asking for flat accounting must not fail here either.
+            if current.trim() != wanted {
+                if let Err(e) = write(&file, wanted) {
+                    tracing::warn!("linux.resources.memory.useHierarchy: {e}");
+                }
+            }
+        }
+        Ok(())
+    }
+
+    /// `memory.checkBeforeUpdate`: a limit below what the container already uses is
+    /// refused instead of making the kernel reclaim or OOM-kill to reach it.
+    fn check_memory_before_update(&self, resources: &LinuxResources) -> Result<(), CgroupError> {
+        let Some(memory) = resources.memory() else {
+            return Ok(());
+        };
+        let (Some(true), Some(limit)) = (memory.check_before_update(), memory.limit()) else {
+            return Ok(());
+        };
+        if limit <= 0 {
+            return Ok(());
+        }
+        let Some(dir) = self.controller_dir("memory") else {
+            return Ok(());
+        };
+        let usage = ["memory.current", "memory.usage_in_bytes"]
+            .iter()
+            .find_map(|f| std::fs::read_to_string(dir.join(f)).ok())
+            .and_then(|s| s.trim().parse::<u64>().ok());
+        match usage {
+            Some(usage) if (limit as u64) <= usage => Err(self.refused(
+                "linux.resources.memory.checkBeforeUpdate",
+                &format!("rejecting memory limit {limit} <= usage {usage}"),
+            )),
+            _ => Ok(()),
+        }
+    }
+
+    /// On a hybrid host hugetlb may live on the cgroup2 tree alone. Its limits are
+    /// written there, after the controller is enabled for every ancestor of the
+    /// container's cgroup (a cgroup2 controller reaches a child only that way).
+    fn apply_hybrid_hugetlb(&self, limits: &[LinuxHugepageLimit]) -> Result<(), CgroupError> {
+        let no_hugetlb = || {
+            self.refused(
+                "linux.resources.hugepageLimits",
+                "this host has no hugetlb cgroup controller",
+            )
+        };
+        let unified = self.hybrid_unified().ok_or_else(no_hugetlb)?;
+        let root = &unified.mount_point;
+        let available = std::fs::read_to_string(root.join("cgroup.controllers")).unwrap_or_default();
+        if !available.split_whitespace().any(|c| c == "hugetlb") {
+            return Err(no_hugetlb());
+        }
+        let relative = self.path.strip_prefix("/").unwrap_or(&self.path);
+        let mut dir = root.clone();
+        for component in relative.components() {
+            enable_controller(&dir, "hugetlb")?;
+            dir.push(component);
+        }
+        let manager = libcgroups::v2::manager::Manager::new(root.clone(), relative.to_owned())
+            .map_err(|e| CgroupError::new(&dir, "apply hugepageLimits", e.to_string()))?;
+        let only_hugetlb = {
+            let mut r = LinuxResources::default();
+            r.set_hugepage_limits(Some(limits.to_vec()));
+            r
+        };
+        manager
+            .apply(&ControllerOpt {
+                resources: &only_hugetlb,
+                disable_oom_killer: false,
+                oom_score_adj: None,
+                freezer_state: None,
+            })
+            .map_err(|e| CgroupError::new(&dir, "apply hugepageLimits", e.to_string()))
+    }
+}
+
+/// Adds `controller` to `dir/cgroup.subtree_control` unless it is already there.
+fn enable_controller(dir: &Path, controller: &str) -> Result<(), CgroupError> {
+    let file = dir.join("cgroup.subtree_control");
+    let enabled = std::fs::read_to_string(&file).unwrap_or_default();
+    if enabled.split_whitespace().any(|c| c == controller) {
+        return Ok(());
+    }
+    write(&file, &format!("+{controller}"))
+}
+
+/// The `rdma.max` lines, one per device, naming only the limits given, as runc writes
+/// them (v1 and v2 share the format).
+fn rdma_max(rdma: &std::collections::HashMap<String, LinuxRdma>) -> Vec<String> {
+    let mut devices: Vec<_> = rdma.iter().collect();
+    devices.sort_by(|a, b| a.0.cmp(b.0));
+    devices
+        .into_iter()
+        .map(|(device, limits)| {
+            let mut line = device.clone();
+            if let Some(n) = limits.hca_handles() {
+                line.push_str(&format!(" hca_handle={n}"));
+            }
+            if let Some(n) = limits.hca_objects() {
+                line.push_str(&format!(" hca_object={n}"));
+            }
+            line
+        })
+        .collect()
+}
+
+fn write(file: &Path, value: &str) -> Result<(), CgroupError> {
+    std::fs::write(file, value)
+        .map_err(|e| CgroupError::new(file, "write", format!("{value:?}: {e}")))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use oci_spec::runtime::LinuxRdmaBuilder;
+
+    #[test]
+    fn rdma_limits_are_one_line_per_device_naming_the_limits_given() {
+        let mut rdma = std::collections::HashMap::new();
+        rdma.insert(
+            "mlx5_1".to_owned(),
+            LinuxRdmaBuilder::default().hca_handles(3u32).build().unwrap(),
+        );
+        rdma.insert(
+            "mlx4_0".to_owned(),
+            LinuxRdmaBuilder::default()
+                .hca_handles(2u32)
+                .hca_objects(2000u32)
+                .build()
+                .unwrap(),
+        );
+        assert_eq!(
+            rdma_max(&rdma),
+            ["mlx4_0 hca_handle=2 hca_object=2000", "mlx5_1 hca_handle=3"]
+        );
+    }
+}
