@@ -89,6 +89,20 @@ pub enum Command {
         #[arg(trailing_var_arg = true, allow_hyphen_values = true)]
         ps_args: Vec<String>,
     },
+    /// Run one more process in a container.
+    Exec(ExecArgs),
+    /// Change a running container's resource limits.
+    Update(UpdateArgs),
+    /// Print a container's resource usage and OOM events as JSON lines.
+    Events {
+        /// Print the statistics once and exit.
+        #[arg(long)]
+        stats: bool,
+        /// How often to print statistics (a Go duration: 5s, 500ms).
+        #[arg(long, default_value = "5s")]
+        interval: String,
+        id: String,
+    },
     /// Write a default config.json.
     Spec {
         #[arg(short, long, default_value = ".")]
@@ -135,4 +149,109 @@ pub struct RunArgs {
     /// Do not adopt the container's orphaned processes.
     #[arg(long)]
     pub no_subreaper: bool,
+}
+
+#[derive(Debug, Args)]
+pub struct ExecArgs {
+    #[arg(long)]
+    pub console_socket: Option<PathBuf>,
+    /// Send a pidfd of the new process over this unix socket.
+    #[arg(long)]
+    pub pidfd_socket: Option<PathBuf>,
+    /// Current working directory in the container.
+    #[arg(long)]
+    pub cwd: Option<PathBuf>,
+    /// Set an environment variable (repeatable).
+    #[arg(short, long)]
+    pub env: Vec<String>,
+    /// Allocate a pseudo-TTY.
+    #[arg(short, long)]
+    pub tty: bool,
+    /// uid[:gid] to run as.
+    #[arg(short, long)]
+    pub user: Option<String>,
+    /// Additional gids (repeatable).
+    #[arg(short = 'g', long, allow_negative_numbers = true)]
+    pub additional_gids: Vec<i64>,
+    /// A process.json to run instead of the arguments.
+    #[arg(short, long)]
+    pub process: Option<PathBuf>,
+    /// Leave once the process runs.
+    #[arg(short, long)]
+    pub detach: bool,
+    #[arg(long)]
+    pub pid_file: Option<PathBuf>,
+    /// SELinux label for the process.
+    #[arg(long)]
+    pub process_label: Option<String>,
+    /// AppArmor profile for the process.
+    #[arg(long)]
+    pub apparmor: Option<String>,
+    /// Set no_new_privs.
+    #[arg(long)]
+    pub no_new_privs: bool,
+    /// Add a capability (repeatable).
+    #[arg(short, long)]
+    pub cap: Vec<String>,
+    #[arg(long, default_value_t = 0)]
+    pub preserve_fds: u32,
+    /// Sub-cgroup to run in: PATH or CONTROLLER[,CONTROLLER]:PATH (repeatable).
+    #[arg(long)]
+    pub cgroup: Vec<String>,
+    /// Exec even into a paused container.
+    #[arg(long)]
+    pub ignore_paused: bool,
+    pub id: String,
+    /// The command and its arguments.
+    #[arg(trailing_var_arg = true, allow_hyphen_values = true)]
+    pub args: Vec<String>,
+}
+
+#[derive(Debug, Args)]
+pub struct UpdateArgs {
+    /// A LinuxResources JSON file, or - for stdin; the other flags are then ignored.
+    #[arg(short, long)]
+    pub resources: Option<PathBuf>,
+    #[arg(long)]
+    pub blkio_weight: Option<u16>,
+    #[arg(long)]
+    pub cpu_period: Option<u64>,
+    #[arg(long, allow_negative_numbers = true)]
+    pub cpu_quota: Option<i64>,
+    #[arg(long)]
+    pub cpu_burst: Option<u64>,
+    #[arg(long)]
+    pub cpu_share: Option<u64>,
+    #[arg(long)]
+    pub cpu_rt_period: Option<u64>,
+    #[arg(long, allow_negative_numbers = true)]
+    pub cpu_rt_runtime: Option<i64>,
+    #[arg(long)]
+    pub cpuset_cpus: Option<String>,
+    #[arg(long)]
+    pub cpuset_mems: Option<String>,
+    #[arg(long)]
+    pub cpu_idle: Option<i64>,
+    /// Memory limit in bytes (or with a unit: 512k, 10M, 1g); -1 for none.
+    #[arg(long, allow_hyphen_values = true)]
+    pub memory: Option<String>,
+    #[arg(long, allow_hyphen_values = true)]
+    pub memory_reservation: Option<String>,
+    /// Memory plus swap; -1 for unlimited swap.
+    #[arg(long, allow_hyphen_values = true)]
+    pub memory_swap: Option<String>,
+    /// Obsolete: ignored, as by runc.
+    #[arg(long, hide = true, allow_hyphen_values = true)]
+    pub kernel_memory: Option<String>,
+    #[arg(long, hide = true, allow_hyphen_values = true)]
+    pub kernel_memory_tcp: Option<String>,
+    #[arg(long, allow_negative_numbers = true)]
+    pub pids_limit: Option<i64>,
+    /// Intel RDT L3 cache schema (not supported).
+    #[arg(long)]
+    pub l3_cache_schema: Option<String>,
+    /// Intel RDT memory bandwidth schema (not supported).
+    #[arg(long)]
+    pub mem_bw_schema: Option<String>,
+    pub id: String,
 }

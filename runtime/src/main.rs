@@ -5,6 +5,7 @@
 mod cli;
 mod logging;
 mod output;
+mod units;
 
 use std::path::PathBuf;
 use std::process::ExitCode;
@@ -31,14 +32,29 @@ fn main() -> ExitCode {
         Ok(code) => code,
         Err(e) => {
             let msg = one_line(&e);
+            // runc's exit code for a failed exec, distinct from any program's own.
+            let code = match e.downcast_ref::<ExecFailed>() {
+                Some(_) => ExitCode::from(255),
+                None => ExitCode::FAILURE,
+            };
             // With --log, the error goes there as one error line (containerd reads the
             // last one) and to stderr (podman falls back to it); without, once.
             if !logging.to_stderr {
                 tracing::error!("{msg}");
             }
             eprintln!("{msg}");
-            ExitCode::FAILURE
+            code
         }
+    }
+}
+
+/// The context of every `exec` error, as runc words it.
+#[derive(Debug)]
+struct ExecFailed;
+
+impl std::fmt::Display for ExecFailed {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("exec failed")
     }
 }
 
@@ -87,12 +103,125 @@ fn execute(cli: Cli) -> anyhow::Result<ExitCode> {
                 cli::ListFormat::Table => output::ps_table(&pids, &ps_args)?,
             }
         }
+        Command::Exec(args) => {
+            let code = container::exec(&store, &exec_options(args))
+                .map_err(|e| anyhow::Error::new(e).context(ExecFailed))?;
+            return Ok(ExitCode::from(code.clamp(0, 255) as u8));
+        }
+        Command::Update(args) => {
+            let resources = update_resources(&args)?;
+            container::update(&store, &args.id, &resources)?;
+        }
+        Command::Events {
+            stats,
+            interval,
+            id,
+        } => {
+            let interval = match stats {
+                true => None,
+                false => {
+                    let every = units::go_duration(&interval)
+                        .map_err(|e| anyhow::anyhow!("--interval: {e}"))?;
+                    anyhow::ensure!(!every.is_zero(), "duration interval must be greater than 0");
+                    Some(every)
+                }
+            };
+            container::events(&store, &id, interval, &mut output::event_line)?;
+        }
         Command::Spec { bundle } => {
             let rootless = cli.rootless.as_deref() == Some("true");
             libcontainer::spec::write_default(&bundle, rootless)?
         }
     }
     Ok(ExitCode::SUCCESS)
+}
+
+fn exec_options(args: cli::ExecArgs) -> container::ExecOptions {
+    let process = match args.process {
+        Some(path) => container::ExecProcess::File(path),
+        None => container::ExecProcess::Args(container::ExecArgs {
+            args: args.args,
+            tty: args.tty,
+            cwd: args.cwd,
+            env: args.env,
+            user: args.user,
+            additional_gids: args.additional_gids,
+            caps: args.cap,
+            no_new_privs: args.no_new_privs,
+            apparmor: args.apparmor,
+            process_label: args.process_label,
+        }),
+    };
+    container::ExecOptions {
+        id: args.id,
+        process,
+        console_socket: args.console_socket.map(absolute),
+        pidfd_socket: args.pidfd_socket.map(absolute),
+        detach: args.detach,
+        pid_file: args.pid_file.map(absolute),
+        preserve_fds: args.preserve_fds,
+        cgroup: args.cgroup,
+        ignore_paused: args.ignore_paused,
+    }
+}
+
+/// A path made absolute against the current directory, as runc revises its paths.
+fn absolute(path: PathBuf) -> PathBuf {
+    std::path::absolute(&path).unwrap_or(path)
+}
+
+/// The resources `update` sets: `--resources` JSON, or else the single-value flags.
+fn update_resources(args: &cli::UpdateArgs) -> anyhow::Result<libcontainer::spec::LinuxResources> {
+    use anyhow::Context;
+    if let Some(path) = &args.resources {
+        let (text, source) = if path.as_os_str() == "-" {
+            (
+                std::io::read_to_string(std::io::stdin()).context("read resources from stdin")?,
+                "stdin".to_owned(),
+            )
+        } else {
+            (
+                std::fs::read_to_string(path)
+                    .with_context(|| format!("read resources {}", path.display()))?,
+                path.display().to_string(),
+            )
+        };
+        return Ok(container::parse_resources(&text, &source)?);
+    }
+    if args.l3_cache_schema.is_some() {
+        anyhow::bail!("Intel RDT/CAT: l3 cache schema is not enabled");
+    }
+    if args.mem_bw_schema.is_some() {
+        anyhow::bail!("Intel RDT/MBA: memory bandwidth schema is not enabled");
+    }
+    if args.kernel_memory.is_some() || args.kernel_memory_tcp.is_some() {
+        tracing::warn!("Kernel memory settings are ignored and will be removed");
+    }
+    let size = |flag: &str, value: &Option<String>| -> anyhow::Result<Option<i64>> {
+        value
+            .as_deref()
+            .map(|v| {
+                units::ram_in_bytes(v).map_err(|e| anyhow::anyhow!("invalid value for {flag}: {e}"))
+            })
+            .transpose()
+    };
+    let flags = container::ResourceFlags {
+        blkio_weight: args.blkio_weight,
+        cpu_period: args.cpu_period,
+        cpu_quota: args.cpu_quota,
+        cpu_burst: args.cpu_burst,
+        cpu_shares: args.cpu_share,
+        cpu_rt_period: args.cpu_rt_period,
+        cpu_rt_runtime: args.cpu_rt_runtime,
+        cpuset_cpus: args.cpuset_cpus.clone(),
+        cpuset_mems: args.cpuset_mems.clone(),
+        cpu_idle: args.cpu_idle,
+        memory: size("memory", &args.memory)?,
+        memory_reservation: size("memory-reservation", &args.memory_reservation)?,
+        memory_swap: size("memory-swap", &args.memory_swap)?,
+        pids_limit: args.pids_limit,
+    };
+    Ok(flags.to_resources())
 }
 
 /// A command line clap refused. Callers show the last error line of `--log`, so the

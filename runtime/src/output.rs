@@ -22,6 +22,14 @@ pub fn json_line<T: Serialize>(value: &T) -> anyhow::Result<()> {
     Ok(())
 }
 
+/// One `events` line, flushed at once: a reader follows the stream as it comes.
+pub fn event_line(event: &libcontainer::container::Event) -> std::io::Result<()> {
+    let mut out = std::io::stdout().lock();
+    serde_json::to_writer(&mut out, event)?;
+    out.write_all(b"\n")?;
+    out.flush()
+}
+
 /// The lines of `ps ARGS` (default `-ef`) whose PID is one of `pids`, with ps's
 /// header, as runc prints them (containerd's `top` parses this).
 pub fn ps_table(pids: &[i32], args: &[String]) -> anyhow::Result<()> {

@@ -8,6 +8,7 @@ pub mod oom;
 pub mod path;
 mod resources;
 pub mod stats;
+pub mod sub;
 
 use std::path::{Path, PathBuf};
 

@@ -16,7 +16,13 @@ pub struct OomWatch {
 
 enum Source {
     /// The eventfd the kernel signals; the `oom_control` file must stay open.
-    V1 { eventfd: OwnedFd, _control: File },
+    V1 {
+        eventfd: OwnedFd,
+        _control: File,
+        /// `cgroup.event_control`: gone once the cgroup is, which also wakes the
+        /// eventfd without any OOM.
+        register: PathBuf,
+    },
     V2 {
         inotify: Inotify,
         events: PathBuf,
@@ -44,7 +50,7 @@ impl OomWatch {
         let control = File::open(&control_path)
             .map_err(|e| CgroupError::new(&control_path, "open", e.to_string()))?;
         // SAFETY: eventfd takes an initial value and flags and returns a new fd or -1.
-        let raw = unsafe { libc::eventfd(0, libc::EFD_CLOEXEC) };
+        let raw = unsafe { libc::eventfd(0, libc::EFD_CLOEXEC | libc::EFD_NONBLOCK) };
         if raw < 0 {
             let e = std::io::Error::last_os_error();
             return Err(CgroupError::new(dir, "eventfd", e.to_string()));
@@ -59,6 +65,7 @@ impl OomWatch {
             source: Source::V1 {
                 eventfd,
                 _control: control,
+                register,
             },
         })
     }
@@ -84,10 +91,12 @@ impl OomWatch {
     /// last call (possibly none: v2 files change for other reasons too).
     pub fn take(&mut self) -> u64 {
         match &mut self.source {
-            Source::V1 { eventfd, .. } => {
+            Source::V1 {
+                eventfd, register, ..
+            } => {
                 let mut count = [0u8; 8];
                 match nix::unistd::read(eventfd.as_raw_fd(), &mut count) {
-                    Ok(8) => u64::from_ne_bytes(count),
+                    Ok(8) if register.exists() => u64::from_ne_bytes(count),
                     _ => 0,
                 }
             }

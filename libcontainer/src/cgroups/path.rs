@@ -68,7 +68,8 @@ fn shared_v1_cgroup(proc_cgroup: &str) -> PathBuf {
     let mut counts: Vec<(&str, usize)> = Vec::new();
     for line in proc_cgroup.lines() {
         let mut fields = line.splitn(3, ':');
-        let (Some(_), Some(controllers), Some(path)) = (fields.next(), fields.next(), fields.next())
+        let (Some(_), Some(controllers), Some(path)) =
+            (fields.next(), fields.next(), fields.next())
         else {
             continue;
         };
@@ -164,9 +165,6 @@ mod tests {
         .unwrap();
         assert_eq!(p, Path::new("machine.slice:libpod:abc"));
         let e = resolve(Some(Path::new("/a/b")), &id("c"), Driver::Systemd, true).unwrap_err();
-        assert!(
-            e.to_string().contains("\"slice:prefix:name\""),
-            "{e}"
-        );
+        assert!(e.to_string().contains("\"slice:prefix:name\""), "{e}");
     }
 }

@@ -100,7 +100,11 @@ impl Cgroup {
     }
 
     fn refused(&self, field: &str, why: &str) -> CgroupError {
-        CgroupError::new(&self.path, "apply linux.resources", format!("{field}: {why}"))
+        CgroupError::new(
+            &self.path,
+            "apply linux.resources",
+            format!("{field}: {why}"),
+        )
     }
 
     /// What libcgroups' v1 manager leaves out of `blockIO` and `memory`.
@@ -108,7 +112,10 @@ impl Cgroup {
         if let Some(blkio) = resources.block_io() {
             let dir = self.v1_hierarchy("blkio").map(|h| h.dir_of(&self.path));
             let needs_dir = blkio.leaf_weight().is_some()
-                || blkio.weight_device().as_ref().is_some_and(|d| !d.is_empty());
+                || blkio
+                    .weight_device()
+                    .as_ref()
+                    .is_some_and(|d| !d.is_empty());
             if let (Some(dir), true) = (&dir, needs_dir) {
                 if let Some(weight) = blkio.leaf_weight() {
                     write(&dir.join("blkio.leaf_weight"), &weight.to_string())?;
@@ -193,7 +200,8 @@ impl Cgroup {
         };
         let unified = self.hybrid_unified().ok_or_else(no_hugetlb)?;
         let root = &unified.mount_point;
-        let available = std::fs::read_to_string(root.join("cgroup.controllers")).unwrap_or_default();
+        let available =
+            std::fs::read_to_string(root.join("cgroup.controllers")).unwrap_or_default();
         if !available.split_whitespace().any(|c| c == "hugetlb") {
             return Err(no_hugetlb());
         }
@@ -266,7 +274,10 @@ mod tests {
         let mut rdma = std::collections::HashMap::new();
         rdma.insert(
             "mlx5_1".to_owned(),
-            LinuxRdmaBuilder::default().hca_handles(3u32).build().unwrap(),
+            LinuxRdmaBuilder::default()
+                .hca_handles(3u32)
+                .build()
+                .unwrap(),
         );
         rdma.insert(
             "mlx4_0".to_owned(),

@@ -191,7 +191,7 @@ impl Cgroup {
             .manager
             .stats()
             .map_err(self.manager_error("read statistics"))?;
-        let mut stats = convert(raw);
+        let mut stats = convert(raw, self.hierarchies.is_empty());
         // On a hybrid host hugetlb may be on the cgroup2 tree, out of the v1 manager's
         // sight.
         let hugetlb_on_v1 = self
@@ -205,7 +205,32 @@ impl Cgroup {
     }
 }
 
-fn convert(raw: libcgroups::stats::Stats) -> Stats {
+/// runc's numbers: CPU times in nanoseconds, where libcgroups gives clock ticks (v1
+/// `cpuacct.stat`) or microseconds (v2 `cpu.stat`).
+fn convert(raw: libcgroups::stats::Stats, unified: bool) -> Stats {
+    let ticks_to_ns = |ticks: u64| {
+        let per_second = nix::unistd::sysconf(nix::unistd::SysconfVar::CLK_TCK)
+            .ok()
+            .flatten()
+            .filter(|t| *t > 0)
+            .unwrap_or(100) as u64;
+        ticks.saturating_mul(1_000_000_000 / per_second)
+    };
+    let (total, user, kernel, throttled_time) = if unified {
+        (
+            raw.cpu.usage.usage_total.saturating_mul(1000),
+            raw.cpu.usage.usage_user.saturating_mul(1000),
+            raw.cpu.usage.usage_kernel.saturating_mul(1000),
+            raw.cpu.throttling.throttled_time.saturating_mul(1000),
+        )
+    } else {
+        (
+            raw.cpu.usage.usage_total,
+            ticks_to_ns(raw.cpu.usage.usage_user),
+            ticks_to_ns(raw.cpu.usage.usage_kernel),
+            raw.cpu.throttling.throttled_time,
+        )
+    };
     let entry = |d: &libcgroups::stats::MemoryData| MemoryEntry {
         limit: d.limit,
         usage: d.usage,
@@ -226,17 +251,17 @@ fn convert(raw: libcgroups::stats::Stats) -> Stats {
     Stats {
         cpu: Cpu {
             usage: CpuUsage {
-                total: usage.usage_total,
+                total,
                 percpu: usage.per_core_usage_total.clone(),
                 percpu_kernel: usage.per_core_usage_kernel.clone(),
                 percpu_user: usage.per_core_usage_user.clone(),
-                kernel: usage.usage_kernel,
-                user: usage.usage_user,
+                kernel,
+                user,
             },
             throttling: Throttling {
                 periods: raw.cpu.throttling.periods,
                 throttled_periods: raw.cpu.throttling.throttled_periods,
-                throttled_time: raw.cpu.throttling.throttled_time,
+                throttled_time,
             },
         },
         memory: Memory {
@@ -338,7 +363,15 @@ eth0:    5000      40    1    2    0     0          0         0     3000      30
     #[test]
     fn the_json_keys_are_runcs() {
         let json = serde_json::to_value(Stats::default()).unwrap();
-        for key in ["cpu", "memory", "pids", "blkio", "hugetlb", "intel_rdt", "network_interfaces"] {
+        for key in [
+            "cpu",
+            "memory",
+            "pids",
+            "blkio",
+            "hugetlb",
+            "intel_rdt",
+            "network_interfaces",
+        ] {
             assert!(json.get(key).is_some(), "{key} missing in {json}");
         }
         assert!(json["memory"].get("kernelTCP").is_some());

@@ -19,6 +19,7 @@ use crate::id::ContainerId;
 use crate::init::sync::{FromInit, ToInit};
 use crate::init::{self, InitPlan};
 use crate::process::channel::channel_pair;
+use crate::process::child_namespaces::ChildNamespaces;
 use crate::process::clone::{clone3, flags, Forked};
 use crate::process::pidfd::PidFd;
 use crate::process::send_fd::send_fd;
@@ -159,6 +160,7 @@ fn new_record(
             .iter()
             .any(|n| n.typ() == LinuxNamespaceType::Pid),
         hooks,
+        process: spec.process().clone(),
     }
 }
 
@@ -303,7 +305,12 @@ fn build(
         let _span = tracing::debug_span!("cgroup").entered();
         cgroup.add(pid)?;
         // Before the init goes on: no process of the container runs unlimited.
-        if let Some(resources) = bundle.spec.linux().as_ref().and_then(|l| l.resources().as_ref()) {
+        if let Some(resources) = bundle
+            .spec
+            .linux()
+            .as_ref()
+            .and_then(|l| l.resources().as_ref())
+        {
             cgroup.apply(resources)?;
         }
     }
@@ -379,38 +386,6 @@ fn send_pidfd(socket: &std::path::Path, init: &ProcessIdentity) -> Result<()> {
     )))?;
     send_fd(&stream, pidfd.as_raw_fd(), "pidfd")
         .map_err(Error::sys(format!("send pidfd over {}", socket.display())))
-}
-
-/// The pid and time namespaces truman's children are born into, saved so that joining
-/// or creating the container's (which apply to children only) can be undone.
-struct ChildNamespaces {
-    pid: File,
-    time: Option<File>,
-}
-
-impl ChildNamespaces {
-    fn save() -> Result<Self> {
-        let open = |name: &str| File::open(format!("/proc/self/ns/{name}"));
-        Ok(Self {
-            pid: open("pid_for_children")
-                .map_err(Error::sys("open /proc/self/ns/pid_for_children"))?,
-            // Kernels without time namespaces have no such file.
-            time: open("time_for_children").ok(),
-        })
-    }
-
-    fn restore(&self) -> Result<()> {
-        setns(&self.pid, CloneFlags::CLONE_NEWPID)
-            .map_err(Error::errno("return to truman's pid namespace"))?;
-        if let Some(time) = &self.time {
-            setns(
-                time,
-                CloneFlags::from_bits_retain(flags::CLONE_NEWTIME as i32),
-            )
-            .map_err(Error::errno("return to truman's time namespace"))?;
-        }
-        Ok(())
-    }
 }
 
 /// The OCI state handed to hooks on stdin.

@@ -3,6 +3,9 @@
 
 mod create;
 mod delete;
+mod events;
+mod exec;
+mod foreground;
 mod kill;
 mod pause;
 mod pid_file;
@@ -11,12 +14,16 @@ mod query;
 mod run;
 mod start;
 mod status;
+mod update;
 
 pub use create::{create, CreateOptions};
 pub use delete::delete;
+pub use events::{events, Event};
+pub use exec::{exec, ExecArgs, ExecOptions, ExecProcess};
 pub use kill::kill;
 pub use pause::{pause, resume};
 pub use ps::pids;
 pub use query::{list, state, ContainerState};
 pub use run::{run, RunMode};
 pub use start::start;
+pub use update::{parse_resources, update, ResourceFlags};

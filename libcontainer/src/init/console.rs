@@ -1,5 +1,6 @@
 //! `process.terminal`: a pty allocated inside the container, its master sent to the
-//! caller over `--console-socket`, its peer made the init's controlling terminal.
+//! caller over `--console-socket`, its peer made the process's controlling terminal
+//! (the init's, which also gets it as `/dev/console`, or an exec'd process's).
 
 use std::os::fd::{AsRawFd, OwnedFd};
 use std::path::Path;
@@ -10,8 +11,33 @@ use nix::pty::{grantpt, posix_openpt, ptsname_r, unlockpt};
 
 use super::error::{InitError, Step};
 
-/// Must run after pivot_root, so that the pty comes from the container's devpts.
+/// The init's console: a new pty as its terminal and stdio, and bound on
+/// `/dev/console`. Must run after pivot_root, so that the pty comes from the
+/// container's devpts.
 pub fn setup(socket: &OwnedFd, size: Option<(u32, u32)>) -> Result<(), InitError> {
+    let peer_name = attach_new_pty(socket, size)?;
+    let console = Path::new("/dev/console");
+    if !console.exists() {
+        std::fs::File::create(console).map_err(|source| InitError::Path {
+            step: "create",
+            path: console.to_owned(),
+            source,
+        })?;
+    }
+    mount(
+        Some(Path::new(&peer_name)),
+        console,
+        None::<&str>,
+        MsFlags::MS_BIND,
+        None::<&str>,
+    )
+    .step("bind mount the console on /dev/console")
+}
+
+/// Allocates a pty in the container's devpts, sends its master over `socket`, and
+/// makes its peer the calling process's controlling terminal and stdio. Returns the
+/// peer's path.
+pub fn attach_new_pty(socket: &OwnedFd, size: Option<(u32, u32)>) -> Result<String, InitError> {
     let master =
         posix_openpt(OFlag::O_RDWR | OFlag::O_NOCTTY | OFlag::O_CLOEXEC).step("open /dev/ptmx")?;
     grantpt(&master).step("grantpt")?;
@@ -53,24 +79,8 @@ pub fn setup(socket: &OwnedFd, size: Option<(u32, u32)>) -> Result<(), InitError
     for fd in 0..3 {
         nix::unistd::dup2(peer, fd).step("dup console onto stdio")?;
     }
-    let console = Path::new("/dev/console");
-    if !console.exists() {
-        std::fs::File::create(console).map_err(|source| InitError::Path {
-            step: "create",
-            path: console.to_owned(),
-            source,
-        })?;
-    }
-    mount(
-        Some(Path::new(&peer_name)),
-        console,
-        None::<&str>,
-        MsFlags::MS_BIND,
-        None::<&str>,
-    )
-    .step("bind mount the console on /dev/console")?;
     if peer > 2 {
         let _ = nix::unistd::close(peer);
     }
-    Ok(())
+    Ok(peer_name)
 }

@@ -18,6 +18,7 @@ mod paths;
 mod rootfs;
 mod rootfs_dir;
 pub(crate) mod sync;
+pub(crate) mod tenant;
 
 use std::os::fd::{OwnedFd, RawFd};
 use std::path::{Path, PathBuf};
@@ -135,7 +136,14 @@ fn setup(plan: &mut InitPlan<'_>) -> Result<Ready, InitError> {
         nix::sched::unshare(CloneFlags::CLONE_NEWCGROUP).step("unshare cgroup namespace")?;
     }
     if !plan.no_new_keyring {
-        join_new_session_keyring(&plan.bundle.dir)?;
+        join_new_session_keyring(&format!(
+            "_ses.{}",
+            plan.bundle
+                .dir
+                .file_name()
+                .unwrap_or_default()
+                .to_string_lossy()
+        ))?;
     }
     if has_ns(LinuxNamespaceType::Uts) {
         if let Some(hostname) = spec.hostname() {
@@ -324,13 +332,9 @@ fn join_namespaces(join: &[(LinuxNamespaceType, PathBuf)]) -> Result<(), InitErr
 
 /// A session keyring of its own, so that the container cannot read the keys of the
 /// host session it was started from (runc does the same unless --no-new-keyring).
-fn join_new_session_keyring(bundle: &Path) -> Result<(), InitError> {
+fn join_new_session_keyring(name: &str) -> Result<(), InitError> {
     const KEYCTL_JOIN_SESSION_KEYRING: libc::c_long = 1;
-    let name = std::ffi::CString::new(format!(
-        "_ses.{}",
-        bundle.file_name().unwrap_or_default().to_string_lossy()
-    ))
-    .unwrap_or_default();
+    let name = std::ffi::CString::new(name).unwrap_or_default();
     // SAFETY: keyctl reads the NUL-terminated name, valid for the duration of the call.
     let ret =
         unsafe { libc::syscall(libc::SYS_keyctl, KEYCTL_JOIN_SESSION_KEYRING, name.as_ptr()) };

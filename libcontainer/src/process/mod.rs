@@ -1,6 +1,7 @@
 //! Processes: how truman names them, clones them and talks to them.
 
 pub mod channel;
+pub(crate) mod child_namespaces;
 pub mod clone;
 mod identity;
 pub mod pidfd;

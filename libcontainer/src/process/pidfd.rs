@@ -11,6 +11,12 @@ use super::ProcessIdentity;
 
 pub struct PidFd(OwnedFd);
 
+impl AsFd for PidFd {
+    fn as_fd(&self) -> std::os::fd::BorrowedFd<'_> {
+        self.0.as_fd()
+    }
+}
+
 impl PidFd {
     /// Opens a pidfd on `process`, or `None` if that process is gone. The start time is
     /// checked after the open: the pidfd then pins exactly the process we meant.

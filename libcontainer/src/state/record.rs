@@ -4,7 +4,7 @@ use std::collections::HashMap;
 use std::path::PathBuf;
 
 use chrono::{DateTime, Utc};
-use oci_spec::runtime::Hooks;
+use oci_spec::runtime::{Hooks, Process};
 use serde::{Deserialize, Serialize};
 
 use crate::process::ProcessIdentity;
@@ -42,4 +42,8 @@ pub struct StateRecord {
     /// the bundle may be gone by then.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub hooks: Option<Hooks>,
+    /// The container's `process`: what `exec` starts from (its capabilities, rlimits,
+    /// user, environment), kept for the same reason.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub process: Option<Process>,
 }

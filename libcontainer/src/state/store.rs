@@ -247,6 +247,7 @@ mod tests {
             annotations: HashMap::new(),
             cgroup_path: PathBuf::from("/x"),
             cgroup_driver: Default::default(),
+            process: None,
             creator: None,
             init: None,
             private_pid_ns: true,
