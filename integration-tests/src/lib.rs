@@ -37,6 +37,7 @@
 
 mod binary;
 mod bundle;
+pub mod console;
 mod host;
 pub mod mountinfo;
 mod output;

@@ -50,6 +50,8 @@ struct Tracked {
     id: String,
     /// The init, if it was left to us (the subreaper) as a child.
     init: Option<PidFd>,
+    /// Processes `exec --detach` left to us as children.
+    execs: Vec<PidFd>,
     /// The bundle must outlive the container: dropped after the delete.
     _bundle: Arc<TempDir>,
 }
@@ -273,6 +275,40 @@ impl Runtime {
         self.cmd(&["start", id])
     }
 
+    /// `create` then `start`, both of which must succeed: a running container,
+    /// as containerd and podman make one. Returns the init's pid.
+    #[track_caller]
+    pub fn create_started(&self, id: &str, bundle: &Bundle) -> i32 {
+        self.create(id, bundle, &[]).assert_success();
+        self.start(id).assert_success();
+        self.init_pid(id)
+    }
+
+    /// `exec --detach --pid-file P [extra...] ID ARGS...`, which must succeed;
+    /// returns the pid of the exec'd process, a child of the test process.
+    #[track_caller]
+    pub fn exec_detached(&self, id: &str, extra: &[&str], args: &[&str]) -> i32 {
+        let pid_file = self.dir.path().join(format!("exec-{}.pid", unique_id()));
+        let pid_file = pid_file.to_str().expect("UTF-8 temp path");
+        let mut argv = vec!["exec", "--detach", "--pid-file", pid_file];
+        argv.extend_from_slice(extra);
+        argv.push(id);
+        argv.extend_from_slice(args);
+        self.cmd(&argv).assert_success();
+        let text = std::fs::read_to_string(pid_file)
+            .unwrap_or_else(|e| panic!("read exec pid file {pid_file}: {e}"));
+        let pid = text
+            .parse()
+            .unwrap_or_else(|_| panic!("exec pid file holds {text:?}, not a bare pid"));
+        if let Ok(pidfd) = PidFd::open(pid) {
+            let mut containers = self.containers.lock().unwrap_or_else(|e| e.into_inner());
+            if let Some(tracked) = containers.iter_mut().find(|c| c.id == id) {
+                tracked.execs.push(pidfd);
+            }
+        }
+        pid
+    }
+
     /// `state ID`, which must succeed and print one JSON object.
     #[track_caller]
     pub fn state(&self, id: &str) -> Value {
@@ -326,6 +362,7 @@ impl Runtime {
             containers.push(Tracked {
                 id: id.to_string(),
                 init: None,
+                execs: Vec::new(),
                 _bundle: bundle.keep_alive(),
             });
         }
@@ -437,8 +474,21 @@ impl Runtime {
 
 impl Drop for Runtime {
     fn drop(&mut self) {
-        let containers =
+        let mut containers =
             std::mem::take(self.containers.get_mut().unwrap_or_else(|e| e.into_inner()));
+        // The init of a pid namespace ends only once its exec'd processes are
+        // reaped, and those are our children: reap them while the deletes run.
+        let execs: Vec<PidFd> = containers
+            .iter_mut()
+            .flat_map(|c| std::mem::take(&mut c.execs))
+            .collect();
+        let exec_reaper = std::thread::spawn(move || {
+            for pidfd in execs {
+                if pidfd.wait_exited(CLEANUP_TIMEOUT) {
+                    pidfd.reap();
+                }
+            }
+        });
         for container in &containers {
             let args = ["delete", "--force", container.id.as_str()].map(OsString::from);
             match self.invoke(&args, StdoutTo::File, None) {
@@ -447,6 +497,7 @@ impl Drop for Runtime {
                 Err(e) => eprintln!("cleanup: {e}"),
             }
         }
+        let _ = exec_reaper.join();
         // Whatever the runtime did, our children must not outlive the test
         // (nor stay zombies): they are container inits we created.
         for init in containers.iter().filter_map(|c| c.init.as_ref()) {

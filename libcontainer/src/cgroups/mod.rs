@@ -134,8 +134,25 @@ impl Cgroup {
         Ok(())
     }
 
-    /// Kills whatever is left in the cgroup and removes it.
+    /// The container's directory in every hierarchy.
+    fn dirs(&self) -> Vec<PathBuf> {
+        if self.hierarchies.is_empty() {
+            vec![Path::new("/sys/fs/cgroup").join(self.path.strip_prefix("/").unwrap_or(&self.path))]
+        } else {
+            self.hierarchies
+                .iter()
+                .map(|h| h.dir_of(&self.path))
+                .collect()
+        }
+    }
+
+    /// Kills whatever is left in the cgroup and removes it, with the cgroups made
+    /// below it (by `exec --cgroup` users, or by the container itself): libcgroups
+    /// removes only the container's own directory.
     pub fn remove(&self) -> Result<(), CgroupError> {
+        for dir in self.dirs() {
+            remove_descendants(&dir)?;
+        }
         self.manager
             .remove()
             .map_err(self.manager_error("remove"))?;
@@ -167,6 +184,37 @@ impl Cgroup {
             .get_all_pids()
             .map_err(self.manager_error("list processes"))
     }
+}
+
+/// Removes the cgroups below `dir`, deepest first, killing their processes.
+fn remove_descendants(dir: &Path) -> Result<(), CgroupError> {
+    let Ok(entries) = std::fs::read_dir(dir) else {
+        return Ok(());
+    };
+    for entry in entries.flatten() {
+        let child = entry.path();
+        if !entry.file_type().is_ok_and(|t| t.is_dir()) {
+            continue;
+        }
+        remove_descendants(&child)?;
+        let procs = std::fs::read_to_string(child.join("cgroup.procs")).unwrap_or_default();
+        let mut pidfds = Vec::new();
+        for pid in procs.lines().filter_map(|l| l.trim().parse().ok()) {
+            if let Some(pidfd) = crate::process::ProcessIdentity::of(Pid::from_raw(pid))
+                .as_ref()
+                .and_then(crate::process::pidfd::PidFd::open)
+            {
+                let _ = pidfd.signal(crate::signal::SignalNumber::KILL);
+                pidfds.push(pidfd);
+            }
+        }
+        for pidfd in pidfds {
+            pidfd.wait_exit(std::time::Duration::from_secs(10));
+        }
+        std::fs::remove_dir(&child)
+            .map_err(|e| CgroupError::new(&child, "remove", e.to_string()))?;
+    }
+    Ok(())
 }
 
 /// libcgroups' systemd manager speaks to systemd over D-Bus and drives cgroup v2 only:
