@@ -24,6 +24,12 @@ pub struct ConsoleSocket {
     listener: UnixListener,
 }
 
+impl Default for ConsoleSocket {
+    fn default() -> Self {
+        Self::new()
+    }
+}
+
 impl ConsoleSocket {
     pub fn new() -> ConsoleSocket {
         let dir = tempfile::Builder::new()
