@@ -172,6 +172,15 @@ impl Runtime {
             .unwrap_or_else(|e| panic!("{e}"))
     }
 
+    /// Like [`Runtime::cmd`], with `input` on the runtime's stdin (as go-runc
+    /// passes `update --resources=-`).
+    #[track_caller]
+    pub fn cmd_with_stdin(&self, args: &[&str], input: &str) -> Output {
+        let args: Vec<OsString> = args.iter().map(OsString::from).collect();
+        self.invoke_with_stdin(&args, StdoutTo::File, None, Some(input))
+            .unwrap_or_else(|e| panic!("{e}"))
+    }
+
     /// `run --bundle B ID` in the foreground: the output holds the
     /// container's stdout and the status is the container's exit status.
     #[track_caller]
@@ -415,6 +424,16 @@ impl Runtime {
         stdout: StdoutTo,
         report_mount_ns: Option<RawFd>,
     ) -> Result<Output, String> {
+        self.invoke_with_stdin(args, stdout, report_mount_ns, None)
+    }
+
+    fn invoke_with_stdin(
+        &self,
+        args: &[OsString],
+        stdout: StdoutTo,
+        report_mount_ns: Option<RawFd>,
+        stdin: Option<&str>,
+    ) -> Result<Output, String> {
         let mut command = Command::new(&self.bin);
         command.args(self.global_args()).args(args);
         let described = describe(&command);
@@ -424,7 +443,17 @@ impl Runtime {
         let mut stderr_file = tempfile::tempfile().map_err(|e| fail("stderr file", e))?;
         let stdout_clone = stdout_file.try_clone().map_err(|e| fail("dup", e))?;
         let stderr_clone = stderr_file.try_clone().map_err(|e| fail("dup", e))?;
-        command.stdin(Stdio::null()).stderr(stderr_clone);
+        match stdin {
+            Some(text) => {
+                let mut file = tempfile::tempfile().map_err(|e| fail("stdin file", e))?;
+                std::io::Write::write_all(&mut file, text.as_bytes())
+                    .and_then(|_| file.rewind())
+                    .map_err(|e| fail("stdin file", e))?;
+                command.stdin(file)
+            }
+            None => command.stdin(Stdio::null()),
+        };
+        command.stderr(stderr_clone);
         match stdout {
             StdoutTo::File => command.stdout(stdout_clone),
             StdoutTo::Pipe(fd) => command.stdout(fd),

@@ -1,0 +1,510 @@
+//! `linux.resources` and the commands that work on a live cgroup (`update`,
+//! `events`), checked where a user would look: the container's cgroup files on
+//! the host, and what a process inside can or cannot do.
+//!
+//! These tests read cgroup v1 file names: they run on v1 and hybrid hosts (this
+//! project's CI host is hybrid, with hugetlb alone on the cgroup2 tree).
+
+use std::io::{BufRead, BufReader, Write};
+use std::path::{Path, PathBuf};
+use std::process::{Command, Stdio};
+
+use integration_tests::{
+    leftover_cgroups, unique_id, wait_exit, Bundle, Runtime, CGROUP_TEST_PARENT,
+};
+use serde_json::{json, Value};
+
+/// The container's directory for `controller` on the host.
+fn cgroup_dir(controller: &str, id: &str) -> PathBuf {
+    let v1 = Path::new("/sys/fs/cgroup").join(controller);
+    let root = if v1.is_dir() {
+        v1
+    } else {
+        // A hybrid host keeps the controllers it has no v1 mount for on cgroup2.
+        Path::new("/sys/fs/cgroup/unified").to_owned()
+    };
+    root.join(CGROUP_TEST_PARENT).join(id)
+}
+
+#[track_caller]
+fn read(controller: &str, id: &str, file: &str) -> String {
+    let path = cgroup_dir(controller, id).join(file);
+    std::fs::read_to_string(&path)
+        .unwrap_or_else(|e| panic!("read {}: {e}", path.display()))
+        .trim()
+        .to_owned()
+}
+
+/// `major:minor` of a block device of this host, for the throttle limits.
+fn a_block_device() -> (u64, u64) {
+    let mut disks: Vec<_> = std::fs::read_dir("/sys/block")
+        .unwrap()
+        .flatten()
+        .map(|e| e.path().join("dev"))
+        .collect();
+    disks.sort();
+    let dev = std::fs::read_to_string(&disks[0]).unwrap();
+    let (major, minor) = dev.trim().split_once(':').unwrap();
+    (major.parse().unwrap(), minor.parse().unwrap())
+}
+
+fn sleeper(id: &str) -> Bundle {
+    Bundle::new(id).args(&["sleep", "1000"]).write()
+}
+
+#[test]
+fn every_resource_of_the_spec_is_written_to_the_cgroup_before_the_process_runs() {
+    let runtime = Runtime::under_test();
+    let id = unique_id();
+    let (major, minor) = a_block_device();
+    let resources = json!({
+        "memory": { "limit": 96 << 20, "reservation": 48 << 20, "swap": 128 << 20,
+                    "swappiness": 17, "disableOOMKiller": true },
+        "cpu": { "shares": 512, "quota": 30000, "period": 100000, "burst": 5000,
+                 "realtimePeriod": 900000, "cpus": "0", "mems": "0", "idle": 0 },
+        "pids": { "limit": 42 },
+        "blockIO": {
+            "weight": 300,
+            "throttleReadBpsDevice": [{ "major": major, "minor": minor, "rate": 1048576 }],
+            "throttleWriteIOPSDevice": [{ "major": major, "minor": minor, "rate": 77 }]
+        },
+        "hugepageLimits": [{ "pageSize": "2MB", "limit": 4 << 20 }],
+        "devices": [
+            { "allow": false, "access": "rwm" },
+            { "allow": true, "type": "b", "major": 7, "minor": 0, "access": "r" }
+        ]
+    });
+    let bundle = Bundle::new(&id)
+        .args(&["sleep", "1000"])
+        .set("/linux/resources", resources)
+        .write();
+
+    // Checked right after create: the init has not run the user's program yet.
+    runtime.create(&id, &bundle, &[]).assert_success();
+
+    assert_eq!(
+        read("memory", &id, "memory.limit_in_bytes"),
+        (96 << 20).to_string()
+    );
+    assert_eq!(
+        read("memory", &id, "memory.soft_limit_in_bytes"),
+        (48 << 20).to_string()
+    );
+    assert_eq!(
+        read("memory", &id, "memory.memsw.limit_in_bytes"),
+        (128 << 20).to_string()
+    );
+    assert_eq!(read("memory", &id, "memory.swappiness"), "17");
+    assert!(read("memory", &id, "memory.oom_control").contains("oom_kill_disable 1"));
+    assert_eq!(read("cpu", &id, "cpu.shares"), "512");
+    assert_eq!(read("cpu", &id, "cpu.cfs_quota_us"), "30000");
+    assert_eq!(read("cpu", &id, "cpu.cfs_period_us"), "100000");
+    assert_eq!(read("cpu", &id, "cpu.cfs_burst_us"), "5000");
+    assert_eq!(read("cpu", &id, "cpu.rt_period_us"), "900000");
+    assert_eq!(read("cpuset", &id, "cpuset.cpus"), "0");
+    assert_eq!(read("cpuset", &id, "cpuset.mems"), "0");
+    assert_eq!(read("pids", &id, "pids.max"), "42");
+    let weight_file = ["blkio.weight", "blkio.bfq.weight"]
+        .into_iter()
+        .find(|f| cgroup_dir("blkio", &id).join(f).exists())
+        .expect("a blkio weight file");
+    assert!(read("blkio", &id, weight_file).ends_with("300"));
+    assert_eq!(
+        read("blkio", &id, "blkio.throttle.read_bps_device"),
+        format!("{major}:{minor} 1048576")
+    );
+    assert_eq!(
+        read("blkio", &id, "blkio.throttle.write_iops_device"),
+        format!("{major}:{minor} 77")
+    );
+    let hugetlb = cgroup_dir("hugetlb", &id);
+    let hugetlb_file = ["hugetlb.2MB.limit_in_bytes", "hugetlb.2MB.max"]
+        .into_iter()
+        .find(|f| hugetlb.join(f).exists())
+        .expect("a hugetlb limit file");
+    assert_eq!(read("hugetlb", &id, hugetlb_file), (4 << 20).to_string());
+    // Deny-all first, then the spec's rule; runc's defaults (/dev/null and the
+    // like) are always added on top.
+    let devices = read("devices", &id, "devices.list");
+    assert!(devices.lines().any(|l| l == "b 7:0 r"), "{devices}");
+    assert!(!devices.lines().any(|l| l == "a *:* rwm"), "{devices}");
+
+    // The init is in that cgroup before create returns.
+    let init = runtime.init_pid(&id);
+    let procs = read("memory", &id, "cgroup.procs");
+    assert!(procs.lines().any(|p| p == init.to_string()), "{procs}");
+
+    runtime.delete(&id, true).assert_success();
+    assert_eq!(leftover_cgroups(&id), Vec::<PathBuf>::new());
+}
+
+/// A container with `/dev/loop0` created in it, and the given device rules.
+fn loop0_container(id: &str, rules: Value) -> Bundle {
+    Bundle::new(id)
+        .args(&["sh", "-c", "head -c 0 /dev/loop0 && echo opened"])
+        .set(
+            "/linux/devices",
+            json!([{ "path": "/dev/loop0", "type": "b", "major": 7, "minor": 0 }]),
+        )
+        .set("/linux/resources/devices", rules)
+        .write()
+}
+
+#[test]
+fn the_devices_cgroup_refuses_a_device_the_spec_does_not_allow() {
+    let runtime = Runtime::under_test();
+    let denied = unique_id();
+    let allowed = unique_id();
+    let deny_all = json!({ "allow": false, "access": "rwm" });
+    let allow_loop0 = json!({ "allow": true, "type": "b", "major": 7, "minor": 0, "access": "r" });
+
+    // As in runc, a device in linux.devices is created, not allowed.
+    let output = runtime.run(&denied, &loop0_container(&denied, json!([deny_all])));
+    output.assert_failure();
+    assert!(
+        output.stderr.contains("Operation not permitted"),
+        "{output}"
+    );
+
+    let output = runtime.run(
+        &allowed,
+        &loop0_container(&allowed, json!([deny_all, allow_loop0])),
+    );
+    output.assert_success();
+    assert_eq!(output.stdout, "opened\n");
+}
+
+#[test]
+fn a_memory_limit_kills_a_process_that_allocates_past_it() {
+    let runtime = Runtime::under_test();
+    let id = unique_id();
+    let bundle = Bundle::new(&id)
+        // dd touches every page of its 128 MiB buffer.
+        .args(&["dd", "if=/dev/zero", "of=/dev/null", "bs=128M", "count=1"])
+        .set(
+            "/linux/resources/memory",
+            json!({ "limit": 32 << 20, "swap": 32 << 20 }),
+        )
+        .write();
+
+    let output = runtime.run(&id, &bundle);
+
+    output.assert_status(128 + libc::SIGKILL);
+}
+
+#[test]
+fn events_reports_the_oom_kill_and_ends_with_the_container() {
+    let runtime = Runtime::under_test();
+    let id = unique_id();
+    let bundle = Bundle::new(&id)
+        .args(&[
+            "sh",
+            "-c",
+            "read go < /trigger; exec dd if=/dev/zero of=/dev/null bs=128M count=1",
+        ])
+        .set(
+            "/linux/resources/memory",
+            json!({ "limit": 32 << 20, "swap": 32 << 20 }),
+        )
+        .write();
+    let trigger = bundle.rootfs().join("trigger");
+    nix::unistd::mkfifo(&trigger, nix::sys::stat::Mode::from_bits_truncate(0o600)).unwrap();
+    let init = runtime.create_started(&id, &bundle);
+
+    let mut events = Command::new(runtime.bin())
+        .arg("--root")
+        .arg(runtime.root())
+        .args(["events", "--interval", "100ms", &id])
+        .stdout(Stdio::piped())
+        .stderr(Stdio::inherit())
+        .spawn()
+        .unwrap();
+    let mut lines = BufReader::new(events.stdout.take().unwrap()).lines();
+    // The first statistics line says the watch is on: now let the container go.
+    let first: Value = serde_json::from_str(&lines.next().unwrap().unwrap()).unwrap();
+    assert_eq!(first["type"], "stats");
+    assert_eq!(first["id"], id.as_str());
+    assert_eq!(first["data"]["memory"]["usage"]["limit"], 32 << 20);
+    std::fs::OpenOptions::new()
+        .write(true)
+        .open(&trigger)
+        .unwrap()
+        .write_all(b"go\n")
+        .unwrap();
+
+    assert_eq!(wait_exit(init), 128 + libc::SIGKILL);
+    let rest: Vec<Value> = lines
+        .map(|l| serde_json::from_str(&l.unwrap()).unwrap())
+        .collect();
+    assert!(events.wait().unwrap().success());
+    assert!(
+        rest.iter()
+            .any(|e| *e == json!({ "type": "oom", "id": id })),
+        "no oom event in {rest:?}"
+    );
+}
+
+#[test]
+fn a_pids_limit_makes_fork_fail_inside() {
+    let runtime = Runtime::under_test();
+    let id = unique_id();
+    let bundle = Bundle::new(&id)
+        .args(&["sh", "-c", "for i in 1 2 3 4 5 6 7 8; do sleep 100 & done"])
+        .set("/linux/resources/pids", json!({ "limit": 4 }))
+        .write();
+
+    let output = runtime.run(&id, &bundle);
+
+    assert!(output.stderr.contains("can't fork"), "{output}");
+}
+
+#[test]
+fn events_stats_prints_one_line_of_runcs_shape() {
+    let runtime = Runtime::under_test();
+    let id = unique_id();
+    let bundle = sleeper(&id)
+        .set("/linux/resources/pids", json!({ "limit": 50 }))
+        .write();
+    runtime.create_started(&id, &bundle);
+
+    let output = runtime.cmd(&["events", "--stats", &id]);
+
+    output.assert_success();
+    assert_eq!(output.stdout.lines().count(), 1, "{output}");
+    let event: Value = serde_json::from_str(&output.stdout).unwrap();
+    assert_eq!(event["type"], "stats");
+    assert_eq!(event["id"], id.as_str());
+    let data = &event["data"];
+    assert_eq!(data["pids"]["current"], 1);
+    assert_eq!(data["pids"]["limit"], 50);
+    assert!(
+        data["memory"]["usage"]["usage"].as_u64().unwrap() > 0,
+        "{data}"
+    );
+    assert!(
+        data["cpu"]["usage"]["total"].as_u64().unwrap() > 0,
+        "{data}"
+    );
+    for key in ["blkio", "hugetlb", "intel_rdt"] {
+        assert!(data.get(key).is_some(), "{key} missing: {data}");
+    }
+    // The container has a network namespace of its own: its interfaces are listed.
+    assert!(data["network_interfaces"].is_array(), "{data}");
+}
+
+#[test]
+fn events_refuses_a_stopped_container() {
+    let runtime = Runtime::under_test();
+    let id = unique_id();
+    let bundle = Bundle::new(&id).args(&["true"]).write();
+    let init = runtime.create_started(&id, &bundle);
+    wait_exit(init);
+
+    let output = runtime.cmd(&["events", "--stats", &id]);
+
+    output.assert_failure();
+    assert!(output.stderr.contains("is not running"), "{output}");
+}
+
+#[test]
+fn update_changes_live_limits_from_flags_from_a_file_and_from_stdin() {
+    let runtime = Runtime::under_test();
+    let id = unique_id();
+    let bundle = sleeper(&id)
+        .set("/linux/resources/memory", json!({ "limit": 64 << 20 }))
+        .write();
+    runtime.create_started(&id, &bundle);
+
+    runtime
+        .cmd(&[
+            "update",
+            "--memory",
+            "100M",
+            "--pids-limit",
+            "7",
+            "--cpu-quota",
+            "20000",
+            "--cpu-period",
+            "100000",
+            "--cpu-share",
+            "256",
+            &id,
+        ])
+        .assert_success();
+    assert_eq!(
+        read("memory", &id, "memory.limit_in_bytes"),
+        (100 << 20).to_string()
+    );
+    assert_eq!(read("pids", &id, "pids.max"), "7");
+    assert_eq!(read("cpu", &id, "cpu.cfs_quota_us"), "20000");
+    assert_eq!(read("cpu", &id, "cpu.shares"), "256");
+
+    let file = bundle.path().join("resources.json");
+    std::fs::write(&file, json!({ "pids": { "limit": 9 } }).to_string()).unwrap();
+    runtime
+        .cmd(&["update", "--resources", file.to_str().unwrap(), &id])
+        .assert_success();
+    assert_eq!(read("pids", &id, "pids.max"), "9");
+
+    runtime
+        .cmd_with_stdin(
+            &["update", "--resources=-", &id],
+            &json!({ "memory": { "limit": 80 << 20 }, "cpu": { "cpus": "0" } }).to_string(),
+        )
+        .assert_success();
+    assert_eq!(
+        read("memory", &id, "memory.limit_in_bytes"),
+        (80 << 20).to_string()
+    );
+    assert_eq!(read("cpuset", &id, "cpuset.cpus"), "0");
+    // What the update did not name is left as it was.
+    assert_eq!(read("pids", &id, "pids.max"), "9");
+}
+
+#[test]
+fn update_with_check_before_update_refuses_a_limit_below_usage() {
+    let runtime = Runtime::under_test();
+    let id = unique_id();
+    let bundle = sleeper(&id);
+    runtime.create_started(&id, &bundle);
+    let before = read("memory", &id, "memory.limit_in_bytes");
+
+    let output = runtime.cmd_with_stdin(
+        &["update", "--resources", "-", &id],
+        &json!({ "memory": { "limit": 4096, "checkBeforeUpdate": true } }).to_string(),
+    );
+
+    output.assert_failure();
+    assert!(
+        output.stderr.contains("rejecting memory limit 4096"),
+        "{output}"
+    );
+    assert_eq!(read("memory", &id, "memory.limit_in_bytes"), before);
+}
+
+#[test]
+fn update_refuses_bad_values_and_stopped_containers() {
+    let runtime = Runtime::under_test();
+    let id = unique_id();
+    let bundle = Bundle::new(&id).args(&["true"]).write();
+    let init = runtime.create_started(&id, &bundle);
+    wait_exit(init);
+
+    let stopped = runtime.cmd(&["update", "--pids-limit", "3", &id]);
+    stopped.assert_failure();
+    assert!(
+        stopped.stderr.contains("container not running"),
+        "{stopped}"
+    );
+
+    let bad = runtime.cmd(&["update", "--memory", "lots", &id]);
+    bad.assert_failure();
+    assert!(bad.stderr.contains("invalid value for memory"), "{bad}");
+}
+
+/// A create the host cannot honour fails, names the field, and leaves nothing.
+#[track_caller]
+fn assert_refused(resources: Value, field: &str) {
+    let runtime = Runtime::under_test().with_json_log();
+    let id = unique_id();
+    let bundle = sleeper(&id).set("/linux/resources", resources).write();
+
+    let output = runtime.create(&id, &bundle, &[]);
+
+    output.assert_failure();
+    assert!(output.stderr.contains(field), "{output}");
+    assert_eq!(
+        output.stderr.trim().lines().count(),
+        1,
+        "one line: {output}"
+    );
+    let last = runtime.log_lines().pop().expect("an error line in --log");
+    assert_eq!(last["level"], "error");
+    assert!(last["msg"].as_str().unwrap().contains(field), "{last}");
+    assert_eq!(leftover_cgroups(&id), Vec::<PathBuf>::new());
+    assert!(runtime.list_json().is_empty());
+}
+
+#[test]
+fn unified_resources_are_refused_on_a_v1_host() {
+    assert_refused(
+        json!({ "unified": { "memory.max": "1000000" } }),
+        "linux.resources.unified",
+    );
+}
+
+#[test]
+fn rdma_limits_are_refused_where_the_host_has_no_rdma_controller() {
+    assert!(
+        !Path::new("/sys/fs/cgroup/rdma").exists(),
+        "this test needs a host without the rdma controller"
+    );
+    assert_refused(
+        json!({ "rdma": { "mlx5_0": { "hcaHandles": 3 } } }),
+        "linux.resources.rdma",
+    );
+}
+
+#[test]
+fn a_limit_the_kernel_refuses_fails_create_and_names_the_file() {
+    assert_refused(json!({ "cpu": { "cpus": "4096" } }), "cpuset.cpus");
+}
+
+#[test]
+fn the_systemd_driver_fails_at_once_where_systemd_is_not_running() {
+    assert!(
+        !Path::new("/run/systemd/system").exists(),
+        "this test needs a host not booted by systemd"
+    );
+    let runtime = Runtime::under_test();
+    let id = unique_id();
+    let bundle = sleeper(&id)
+        .set("/linux/cgroupsPath", json!("system.slice:truman:x"))
+        .write();
+
+    let output = runtime.cmd(&[
+        "--systemd-cgroup",
+        "create",
+        "--bundle",
+        bundle.path().to_str().unwrap(),
+        &id,
+    ]);
+
+    output.assert_failure();
+    assert!(
+        output.stderr.contains("systemd not running on this host"),
+        "{output}"
+    );
+    assert!(runtime.list_json().is_empty());
+}
+
+#[test]
+fn a_relative_cgroups_path_goes_below_the_runtimes_own_cgroup() {
+    let runtime = Runtime::under_test();
+    let id = unique_id();
+    let relative = format!("{CGROUP_TEST_PARENT}/rel-{id}");
+    let bundle = sleeper(&id)
+        .set("/linux/cgroupsPath", json!(relative))
+        .write();
+    let init = runtime.create_started(&id, &bundle);
+
+    // The runtime runs in the test's cgroups; runc joins a relative path to its
+    // own cgroup in each v1 hierarchy.
+    let own = std::fs::read_to_string("/proc/self/cgroup").unwrap();
+    let own_pids = own
+        .lines()
+        .find_map(|l| l.split_once(":pids:").map(|(_, p)| p.to_owned()))
+        .unwrap();
+    let expected = Path::new(&own_pids).join(&relative);
+    let theirs = std::fs::read_to_string(format!("/proc/{init}/cgroup")).unwrap();
+    let pids_line = theirs.lines().find(|l| l.contains(":pids:")).unwrap();
+    assert!(
+        pids_line.ends_with(&format!(":pids:{}", expected.display())),
+        "{pids_line}, expected {}",
+        expected.display()
+    );
+
+    runtime.delete(&id, true).assert_success();
+    let dir = Path::new("/sys/fs/cgroup/pids").join(expected.strip_prefix("/").unwrap());
+    assert!(!dir.exists(), "{} left behind", dir.display());
+}
