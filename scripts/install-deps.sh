@@ -3,7 +3,7 @@
 # the test root filesystems, libseccomp, and runc for the side-by-side parity tests.
 # Idempotent: asks apt only when something is missing.
 set -euo pipefail
-packages=(busybox-static libseccomp-dev pkg-config procps runc)
+packages=(busybox-static libseccomp-dev libelf-dev zlib1g-dev pkg-config procps runc)
 missing=()
 for p in "${packages[@]}"; do
     dpkg -s "$p" >/dev/null 2>&1 || missing+=("$p")

@@ -40,3 +40,18 @@ fn not_json_fixture_does_not_parse() {
     // bad_input.rs expects the error on this line.
     assert_eq!(error.line(), 6, "{error}");
 }
+
+#[test]
+fn hostile_hugepage_fixture_is_the_default_with_a_page_size_that_climbs_out() {
+    let mut bad = parse("broken/hostile-hugepage-size.json");
+    let size = bad["linux"]["resources"]["hugepageLimits"][0]["pageSize"]
+        .as_str()
+        .unwrap()
+        .to_owned();
+    assert!(size.contains("/../"), "{size}");
+    bad["linux"]["resources"]
+        .as_object_mut()
+        .unwrap()
+        .remove("hugepageLimits");
+    assert_eq!(bad, default_config());
+}

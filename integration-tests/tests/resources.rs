@@ -508,3 +508,30 @@ fn a_relative_cgroups_path_goes_below_the_runtimes_own_cgroup() {
     let dir = Path::new("/sys/fs/cgroup/pids").join(expected.strip_prefix("/").unwrap());
     assert!(!dir.exists(), "{} left behind", dir.display());
 }
+
+/// A page size is part of a cgroup file name: one that climbs out of the cgroup
+/// directory is refused before anything is created, and nothing is written.
+#[test]
+fn a_hostile_hugepage_size_is_refused_before_anything_is_created() {
+    let runtime = Runtime::under_test().with_json_log();
+    let id = unique_id();
+    let mut config: Value = serde_json::from_str(&integration_tests::fixture(
+        "broken/hostile-hugepage-size.json",
+    ))
+    .unwrap();
+    config["linux"]["cgroupsPath"] = json!(integration_tests::test_cgroups_path(&id));
+    let bundle = Bundle::new(&id).write_raw_config(&config.to_string());
+
+    let output = runtime.create(&id, &bundle, &[]);
+
+    output.assert_failure();
+    assert!(
+        output
+            .stderr
+            .contains("linux.resources.hugepageLimits[0].pageSize"),
+        "{output}"
+    );
+    assert!(!Path::new("/tmp/truman-escaped").exists());
+    assert_eq!(leftover_cgroups(&id), Vec::<PathBuf>::new());
+    assert!(runtime.list_json().is_empty());
+}

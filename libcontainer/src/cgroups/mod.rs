@@ -9,6 +9,8 @@ pub mod path;
 mod resources;
 pub mod stats;
 pub mod sub;
+#[cfg(test)]
+mod v2_tests;
 
 use std::path::{Path, PathBuf};
 
@@ -18,6 +20,7 @@ use libcgroups::common::{
 use nix::unistd::Pid;
 
 pub use path::{resolve, Driver};
+pub use resources::check_file_names;
 
 use crate::id::ContainerId;
 
@@ -54,6 +57,8 @@ pub struct Cgroup {
     manager: AnyCgroupManager,
     /// The hierarchies of a v1 or hybrid host (none on a unified one), read once.
     hierarchies: Vec<hierarchy::Hierarchy>,
+    /// Where the cgroup2 hierarchy is mounted on a unified host.
+    unified_root: PathBuf,
 }
 
 impl Cgroup {
@@ -77,7 +82,28 @@ impl Cgroup {
             path: path.to_owned(),
             manager,
             hierarchies,
+            unified_root: PathBuf::from(libcgroups::common::DEFAULT_CGROUP_ROOT),
         })
+    }
+
+    /// A cgroup managed as on a unified host, on the cgroup2 hierarchy mounted at
+    /// `root`: how the v2 code paths are tested on a hybrid host's cgroup2 tree.
+    #[cfg(test)]
+    pub(crate) fn on_cgroup2_at(root: &Path, path: &Path) -> Result<Self, CgroupError> {
+        let manager = libcgroups::v2::manager::Manager::new(root.to_owned(), path.to_owned())
+            .map_err(|e| CgroupError::new(path, "open", e.to_string()))?;
+        Ok(Self {
+            path: path.to_owned(),
+            manager: manager.any(),
+            hierarchies: Vec::new(),
+            unified_root: root.to_owned(),
+        })
+    }
+
+    /// The container's directory on a unified host.
+    fn unified_dir(&self) -> PathBuf {
+        self.unified_root
+            .join(self.path.strip_prefix("/").unwrap_or(&self.path))
     }
 
     /// The cgroup of a container `create` recorded.
@@ -123,6 +149,15 @@ impl Cgroup {
 
     /// Creates the cgroup where missing and moves `pid` into it.
     pub fn add(&self, pid: Pid) -> Result<(), CgroupError> {
+        if self.hierarchies.is_empty() {
+            // libcgroups' v2 manager creates each missing parent with a plain mkdir:
+            // two containers created at once below one new parent (a pod's) would
+            // race on it. Its leaf stays its own to create.
+            if let Some(parent) = self.unified_dir().parent() {
+                std::fs::create_dir_all(parent)
+                    .map_err(|e| CgroupError::new(parent, "create", e.to_string()))?;
+            }
+        }
         self.manager
             .add_task(pid)
             .map_err(self.manager_error("add process"))?;
@@ -137,7 +172,7 @@ impl Cgroup {
     /// The container's directory in every hierarchy.
     fn dirs(&self) -> Vec<PathBuf> {
         if self.hierarchies.is_empty() {
-            vec![Path::new("/sys/fs/cgroup").join(self.path.strip_prefix("/").unwrap_or(&self.path))]
+            vec![self.unified_dir()]
         } else {
             self.hierarchies
                 .iter()

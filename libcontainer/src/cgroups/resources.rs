@@ -7,10 +7,42 @@
 use std::path::{Path, PathBuf};
 
 use libcgroups::common::{CgroupManager, ControllerOpt};
-use oci_spec::runtime::{LinuxHugepageLimit, LinuxRdma, LinuxResources};
+use oci_spec::runtime::{LinuxDeviceCgroup, LinuxHugepageLimit, LinuxRdma, LinuxResources};
 
 use super::hierarchy::{Hierarchy, Kind};
 use super::{Cgroup, CgroupError};
+
+/// The values of `resources` that become parts of file names below the container's
+/// cgroup directory (`unified` keys, hugetlb page sizes) must not reach any other
+/// file: checked when a spec is loaded and again for every `update`.
+pub fn check_file_names(resources: &LinuxResources) -> Result<(), (String, String)> {
+    if let Some(key) = resources
+        .unified()
+        .iter()
+        .flat_map(|u| u.keys())
+        .find(|k| k.is_empty() || k.contains('/') || *k == "." || *k == "..")
+    {
+        return Err((
+            "linux.resources.unified".into(),
+            format!("{key:?} is not the name of a cgroup file"),
+        ));
+    }
+    for (i, limit) in resources.hugepage_limits().iter().flatten().enumerate() {
+        let size = limit.page_size();
+        let digits = size.trim_end_matches(|c: char| c.is_ascii_alphabetic());
+        let unit = &size[digits.len()..];
+        let valid = !digits.is_empty()
+            && digits.chars().all(|c| c.is_ascii_digit())
+            && matches!(unit, "KB" | "MB" | "GB" | "TB" | "PB");
+        if !valid {
+            return Err((
+                format!("linux.resources.hugepageLimits[{i}].pageSize"),
+                format!("{size:?} is not a page size such as \"2MB\" or \"1GB\""),
+            ));
+        }
+    }
+    Ok(())
+}
 
 impl Cgroup {
     /// The v1 hierarchy that carries `controller`, if the host mounts one.
@@ -29,7 +61,7 @@ impl Cgroup {
         }
         let root = match self.hybrid_unified() {
             Some(h) => h.mount_point.clone(),
-            None if self.hierarchies.is_empty() => PathBuf::from("/sys/fs/cgroup"),
+            None if self.hierarchies.is_empty() => self.unified_root.clone(),
             None => return None,
         };
         let available = std::fs::read_to_string(root.join("cgroup.controllers")).ok()?;
@@ -37,6 +69,21 @@ impl Cgroup {
             .split_whitespace()
             .any(|c| c == controller)
             .then(|| root.join(self.path.strip_prefix("/").unwrap_or(&self.path)))
+    }
+
+    /// Applies an `update`. As in runc, the device rules stay the container's own
+    /// (`device_rules`, from its spec) whatever the update says: on v1 libcgroups
+    /// then only re-adds its default allow rules, while on v2 it replaces the whole
+    /// device program, which must be rebuilt from the same rules.
+    pub fn update(
+        &self,
+        resources: &LinuxResources,
+        device_rules: Option<&[LinuxDeviceCgroup]>,
+    ) -> Result<(), CgroupError> {
+        let mut resources = resources.clone();
+        let unified = self.hierarchies.is_empty();
+        resources.set_devices(device_rules.filter(|_| unified).map(<[_]>::to_vec));
+        self.apply(&resources)
     }
 
     /// Applies `resources` to the cgroup, which must exist (see [`Cgroup::add`]).
@@ -49,6 +96,9 @@ impl Cgroup {
                 "linux.resources.unified",
                 "cannot be used on a cgroup v1 host",
             ));
+        }
+        if let Err((field, why)) = check_file_names(resources) {
+            return Err(self.refused(&field, &why));
         }
         self.check_memory_before_update(resources)?;
 
@@ -211,21 +261,24 @@ impl Cgroup {
             enable_controller(&dir, "hugetlb")?;
             dir.push(component);
         }
-        let manager = libcgroups::v2::manager::Manager::new(root.clone(), relative.to_owned())
-            .map_err(|e| CgroupError::new(&dir, "apply hugepageLimits", e.to_string()))?;
-        let only_hugetlb = {
-            let mut r = LinuxResources::default();
-            r.set_hugepage_limits(Some(limits.to_vec()));
-            r
-        };
-        manager
-            .apply(&ControllerOpt {
-                resources: &only_hugetlb,
-                disable_oom_killer: false,
-                oom_score_adj: None,
-                freezer_state: None,
-            })
-            .map_err(|e| CgroupError::new(&dir, "apply hugepageLimits", e.to_string()))
+        // Written here rather than through libcgroups' v2 manager, whose apply also
+        // loads a device program, which a hybrid host's v1 devices cgroup already does.
+        for limit in limits {
+            let size = limit.page_size();
+            let max = dir.join(format!("hugetlb.{size}.max"));
+            if !max.exists() {
+                return Err(self.refused(
+                    "linux.resources.hugepageLimits",
+                    &format!("page size {size:?} is not one this host supports"),
+                ));
+            }
+            write(&max, &limit.limit().to_string())?;
+            let reserved = dir.join(format!("hugetlb.{size}.rsvd.max"));
+            if reserved.exists() {
+                write(&reserved, &limit.limit().to_string())?;
+            }
+        }
+        Ok(())
     }
 }
 
@@ -268,6 +321,37 @@ fn write(file: &Path, value: &str) -> Result<(), CgroupError> {
 mod tests {
     use super::*;
     use oci_spec::runtime::LinuxRdmaBuilder;
+
+    #[test]
+    fn names_that_would_leave_the_cgroup_directory_are_refused() {
+        let parse = |v: serde_json::Value| -> LinuxResources { serde_json::from_value(v).unwrap() };
+        let ok = parse(serde_json::json!({
+            "unified": { "memory.max": "1" },
+            "hugepageLimits": [{ "pageSize": "2MB", "limit": 1 }, { "pageSize": "64KB", "limit": 1 }]
+        }));
+        assert_eq!(check_file_names(&ok), Ok(()));
+        for (bad, field) in [
+            (
+                serde_json::json!({ "unified": { "../cpu.max": "1" } }),
+                "linux.resources.unified",
+            ),
+            (
+                serde_json::json!({ "unified": { "..": "1" } }),
+                "linux.resources.unified",
+            ),
+            (
+                serde_json::json!({ "hugepageLimits": [{ "pageSize": "2MB/../../x", "limit": 1 }] }),
+                "linux.resources.hugepageLimits[0].pageSize",
+            ),
+            (
+                serde_json::json!({ "hugepageLimits": [{ "pageSize": "MB", "limit": 1 }] }),
+                "linux.resources.hugepageLimits[0].pageSize",
+            ),
+        ] {
+            let (got, _) = check_file_names(&parse(bad.clone())).unwrap_err();
+            assert_eq!(got, field, "{bad}");
+        }
+    }
 
     #[test]
     fn rdma_limits_are_one_line_per_device_naming_the_limits_given() {

@@ -76,8 +76,7 @@ impl Cgroup {
                     ),
                 ));
             }
-            let dir =
-                Path::new("/sys/fs/cgroup").join(self.path.strip_prefix("/").unwrap_or(&self.path));
+            let dir = self.unified_dir();
             targets.push(match &subs.all {
                 Some(sub) => dir.join(sub),
                 None => dir,

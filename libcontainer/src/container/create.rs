@@ -161,6 +161,9 @@ fn new_record(
             .any(|n| n.typ() == LinuxNamespaceType::Pid),
         hooks,
         process: spec.process().clone(),
+        device_rules: linux
+            .and_then(|l| l.resources().as_ref())
+            .and_then(|r| r.devices().clone()),
     }
 }
 

@@ -20,7 +20,7 @@ pub fn update(store: &StateStore, id: &str, resources: &LinuxResources) -> Resul
     ) {
         return Err(Error::NotRunning);
     }
-    Cgroup::of(&record)?.apply(resources)?;
+    Cgroup::of(&record)?.update(resources, record.device_rules.as_deref())?;
     Ok(())
 }
 

@@ -80,6 +80,9 @@ pub(super) fn validate(spec: &Spec) -> Result<(), Invalid> {
         if let Some(path) = linux.cgroups_path() {
             check_cgroups_path(path)?;
         }
+        if let Some(resources) = linux.resources() {
+            crate::cgroups::check_file_names(resources)?;
+        }
         let has_userns = seen.contains(&LinuxNamespaceType::User);
         let maps = linux.uid_mappings().is_some() || linux.gid_mappings().is_some();
         if maps && !has_userns {

@@ -4,7 +4,7 @@ use std::collections::HashMap;
 use std::path::PathBuf;
 
 use chrono::{DateTime, Utc};
-use oci_spec::runtime::{Hooks, Process};
+use oci_spec::runtime::{Hooks, LinuxDeviceCgroup, Process};
 use serde::{Deserialize, Serialize};
 
 use crate::process::ProcessIdentity;
@@ -46,4 +46,8 @@ pub struct StateRecord {
     /// user, environment), kept for the same reason.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub process: Option<Process>,
+    /// `linux.resources.devices`: an `update` on cgroup v2 rebuilds the device
+    /// program from them, since it cannot change the rest of a program.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub device_rules: Option<Vec<LinuxDeviceCgroup>>,
 }

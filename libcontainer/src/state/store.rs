@@ -248,6 +248,7 @@ mod tests {
             cgroup_path: PathBuf::from("/x"),
             cgroup_driver: Default::default(),
             process: None,
+            device_rules: None,
             creator: None,
             init: None,
             private_pid_ns: true,
