@@ -432,3 +432,33 @@ fn state_and_list_print_only_json_on_stdout_even_with_debug() {
         .collect();
     assert_eq!(ids, [&json!(id)], "{list}");
 }
+
+#[test]
+fn exec_passes_preserved_fds_and_nothing_else_of_the_runtime() {
+    let runtime = runtime_holding_fds(&["passed as 3\n", "kept back\n"]);
+    let id = unique_id();
+    let bundle = Bundle::new(&id).args(&["sleep", "1000"]).write();
+    runtime.create_started(&id, &bundle);
+    let list = LIST_FDS.join(" ");
+
+    let preserved = runtime.cmd(&[
+        "exec",
+        "--preserve-fds",
+        "1",
+        &id,
+        "sh",
+        "-c",
+        &format!("cat <&3; exec {list}"),
+    ]);
+    let plain = runtime.cmd(&["exec", &id, "sh", "-c", &format!("exec {list}")]);
+
+    preserved.assert_success();
+    let listing = preserved
+        .stdout
+        .strip_prefix("passed as 3\n")
+        .unwrap_or_else(|| panic!("fd 3 did not reach the process: {preserved}"));
+    assert_eq!(listed_fds(listing), [0, 1, 2, 3], "{listing}");
+    // Not the namespaces, root or sync socket the runtime opened to start it.
+    plain.assert_success();
+    assert_eq!(listed_fds(&plain.stdout), [0, 1, 2], "{plain}");
+}

@@ -535,3 +535,15 @@ fn a_hostile_hugepage_size_is_refused_before_anything_is_created() {
     assert_eq!(leftover_cgroups(&id), Vec::<PathBuf>::new());
     assert!(runtime.list_json().is_empty());
 }
+
+#[test]
+fn network_limits_are_refused_where_the_host_has_no_net_cls_controller() {
+    assert!(
+        !Path::new("/sys/fs/cgroup/net_cls").exists(),
+        "this test needs a v1 host without the net_cls controller"
+    );
+    assert_refused(
+        json!({ "network": { "classID": 1048577 } }),
+        "linux.resources.network.classID",
+    );
+}

@@ -111,6 +111,42 @@ fn systemd_unit(configured: Option<&Path>, id: &ContainerId) -> Result<PathBuf, 
     Ok(path.to_owned())
 }
 
+/// The cgroup's directory below each hierarchy's root, as the filesystem names it:
+/// the recorded path itself with cgroupfs; with systemd, the scope `prefix-name.scope`
+/// inside the slice's expanded path (`a-b.slice` is `/a.slice/a-b.slice`).
+pub fn fs_path(recorded: &Path, driver: Driver) -> PathBuf {
+    if driver == Driver::Cgroupfs {
+        return recorded.to_owned();
+    }
+    let text = recorded.to_string_lossy();
+    let parts: Vec<&str> = text.split(':').collect();
+    let [slice, prefix, name] = parts[..] else {
+        return recorded.to_owned();
+    };
+    let mut path = expand_slice(slice);
+    if name.ends_with(".slice") {
+        return expand_slice(name);
+    }
+    path.push(format!("{prefix}-{name}.scope"));
+    path
+}
+
+fn expand_slice(slice: &str) -> PathBuf {
+    let mut path = PathBuf::from("/");
+    let Some(stem) = slice.strip_suffix(".slice").filter(|s| *s != "-") else {
+        return path;
+    };
+    let mut prefix = String::new();
+    for part in stem.split('-') {
+        if !prefix.is_empty() {
+            prefix.push('-');
+        }
+        prefix.push_str(part);
+        path.push(format!("{prefix}.slice"));
+    }
+    path
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -150,6 +186,26 @@ mod tests {
         let parent = unified_entry(own).unwrap();
         assert_eq!(parent, Path::new("/user.slice/session-1.scope"));
         assert_eq!(parent.parent().unwrap(), Path::new("/user.slice"));
+    }
+
+    #[test]
+    fn systemd_units_live_in_their_expanded_slice() {
+        let fs = |p: &str| fs_path(Path::new(p), Driver::Systemd);
+        assert_eq!(
+            fs("system.slice:truman:c"),
+            Path::new("/system.slice/truman-c.scope")
+        );
+        assert_eq!(
+            fs("kubepods-burstable-pod1.slice:cri-containerd:abc"),
+            Path::new(
+                "/kubepods.slice/kubepods-burstable.slice/kubepods-burstable-pod1.slice/cri-containerd-abc.scope"
+            )
+        );
+        assert_eq!(fs("-.slice:p:n"), Path::new("/p-n.scope"));
+        assert_eq!(
+            fs_path(Path::new("/a/b"), Driver::Cgroupfs),
+            Path::new("/a/b")
+        );
     }
 
     #[test]

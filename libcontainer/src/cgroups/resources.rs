@@ -103,9 +103,11 @@ impl Cgroup {
         self.check_memory_before_update(resources)?;
 
         let mut for_libcgroups = resources.clone();
-        // libcgroups has no rdma controller, and its v1 manager finds hugetlb only on
-        // a v1 mount: those two are written here.
+        // libcgroups has no rdma controller, its v1 manager finds hugetlb only on a
+        // v1 mount, and it asks for both net_cls and net_prio whichever of the two a
+        // network limit needs: those are written here.
         for_libcgroups.set_rdma(None);
+        for_libcgroups.set_network(None);
         let hugepages = resources
             .hugepage_limits()
             .as_ref()
@@ -157,8 +159,33 @@ impl Cgroup {
         )
     }
 
-    /// What libcgroups' v1 manager leaves out of `blockIO` and `memory`.
+    /// What libcgroups' v1 manager leaves out of `blockIO`, `memory` and `network`.
+    /// (cgroup v2 has no network controllers; runc ignores `network` there too.)
     fn apply_v1_extras(&self, resources: &LinuxResources) -> Result<(), CgroupError> {
+        if let Some(network) = resources.network() {
+            let dir = |controller: &str, field: &str| {
+                self.v1_hierarchy(controller)
+                    .map(|h| h.dir_of(&self.path))
+                    .ok_or_else(|| {
+                        self.refused(
+                            field,
+                            &format!("this host has no {controller} cgroup controller"),
+                        )
+                    })
+            };
+            if let Some(class_id) = network.class_id().filter(|id| *id != 0) {
+                let dir = dir("net_cls", "linux.resources.network.classID")?;
+                write(&dir.join("net_cls.classid"), &class_id.to_string())?;
+            }
+            let priorities = network.priorities().as_deref().unwrap_or_default();
+            if !priorities.is_empty() {
+                let dir = dir("net_prio", "linux.resources.network.priorities")?;
+                for p in priorities {
+                    let line = format!("{} {}", p.name(), p.priority());
+                    write(&dir.join("net_prio.ifpriomap"), &line)?;
+                }
+            }
+        }
         if let Some(blkio) = resources.block_io() {
             let dir = self.v1_hierarchy("blkio").map(|h| h.dir_of(&self.path));
             let needs_dir = blkio.leaf_weight().is_some()

@@ -44,7 +44,10 @@ pub fn delete(store: &StateStore, id: &str, force: bool) -> Result<()> {
     if status != Status::Stopped {
         if status == Status::Paused {
             // A frozen process cannot act on the SIGKILL: thaw first.
-            crate::cgroups::freezer::thaw(&record.cgroup_path);
+            crate::cgroups::freezer::thaw(&crate::cgroups::path::fs_path(
+                &record.cgroup_path,
+                record.cgroup_driver,
+            ));
         }
         let _ = signal_all(&record, SignalNumber::KILL);
         if let Some(pidfd) = record.init.as_ref().and_then(PidFd::open) {

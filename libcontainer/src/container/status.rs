@@ -20,7 +20,8 @@ pub fn status_of(record: &StateRecord, fifo: &Path) -> Status {
         Some(init) if init.is_alive() => {}
         _ => return Status::Stopped,
     }
-    if crate::cgroups::freezer::is_frozen(&record.cgroup_path) {
+    let cgroup = crate::cgroups::path::fs_path(&record.cgroup_path, record.cgroup_driver);
+    if crate::cgroups::freezer::is_frozen(&cgroup) {
         return Status::Paused;
     }
     if fifo.exists() {
