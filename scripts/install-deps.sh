@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
 # Installs what building and testing truman needs on Debian 12: a static busybox for
-# the test root filesystems, libseccomp, and runc for the side-by-side parity tests.
+# the test root filesystems, libseccomp, libelf and zlib (libbpf, for cgroup v2 device
+# programs), and runc for the side-by-side parity tests.
 # Idempotent: asks apt only when something is missing.
 set -euo pipefail
 packages=(busybox-static libseccomp-dev libelf-dev zlib1g-dev pkg-config procps runc)
@@ -10,6 +11,11 @@ for p in "${packages[@]}"; do
 done
 if [ ${#missing[@]} -gt 0 ]; then
     export DEBIAN_FRONTEND=noninteractive
-    apt-get update -qq
-    apt-get install -y -qq "${missing[@]}" >/dev/null
+    # A fresh machine's package lists may be missing or a mirror briefly away: retry.
+    for attempt in 1 2 3; do
+        apt-get update -qq && break
+        [ "$attempt" -eq 3 ] && exit 1
+        sleep 5
+    done
+    apt-get install -y -qq -o DPkg::Lock::Timeout=600 "${missing[@]}" >/dev/null
 fi
