@@ -65,7 +65,7 @@ pub fn go_duration(text: &str) -> Result<Duration, String> {
         total += number * seconds;
         rest = next;
     }
-    Ok(Duration::from_secs_f64(total))
+    Duration::try_from_secs_f64(total).map_err(|_| bad())
 }
 
 #[cfg(test)]
@@ -95,5 +95,7 @@ mod tests {
         assert!(go_duration("5").is_err());
         assert!(go_duration("").is_err());
         assert!(go_duration("5x").is_err());
+        assert!(go_duration("-5s").is_err());
+        assert!(go_duration("99999999999999999999h").is_err());
     }
 }

@@ -53,7 +53,10 @@ pub fn is_unified() -> bool {
 /// The container's cgroup: the libcgroups manager for its controllers, and on v1 or
 /// hybrid hosts the hierarchies that manager leaves out.
 pub struct Cgroup {
+    /// The path the manager takes: with systemd, `slice:prefix:name`.
     path: PathBuf,
+    /// The cgroup's directory below each hierarchy's root.
+    dir: PathBuf,
     manager: AnyCgroupManager,
     /// The hierarchies of a v1 or hybrid host (none on a unified one), read once.
     hierarchies: Vec<hierarchy::Hierarchy>,
@@ -80,6 +83,7 @@ impl Cgroup {
         };
         Ok(Self {
             path: path.to_owned(),
+            dir: path::fs_path(path, driver),
             manager,
             hierarchies,
             unified_root: PathBuf::from(libcgroups::common::DEFAULT_CGROUP_ROOT),
@@ -94,6 +98,7 @@ impl Cgroup {
             .map_err(|e| CgroupError::new(path, "open", e.to_string()))?;
         Ok(Self {
             path: path.to_owned(),
+            dir: path.to_owned(),
             manager: manager.any(),
             hierarchies: Vec::new(),
             unified_root: root.to_owned(),
@@ -103,7 +108,7 @@ impl Cgroup {
     /// The container's directory on a unified host.
     fn unified_dir(&self) -> PathBuf {
         self.unified_root
-            .join(self.path.strip_prefix("/").unwrap_or(&self.path))
+            .join(self.dir.strip_prefix("/").unwrap_or(&self.dir))
     }
 
     /// The cgroup of a container `create` recorded.
@@ -113,8 +118,9 @@ impl Cgroup {
         Self::open(&record.cgroup_path, record.cgroup_driver, &id)
     }
 
-    pub fn path(&self) -> &Path {
-        &self.path
+    /// The cgroup's directory below each hierarchy's root.
+    pub fn dir(&self) -> &Path {
+        &self.dir
     }
 
     /// The host's cgroup hierarchies as read when this cgroup was opened: what the
@@ -130,7 +136,7 @@ impl Cgroup {
         self.hierarchies
             .iter()
             .filter(|h| h.kind != hierarchy::Kind::Controllers)
-            .map(|h| h.dir_of(&self.path))
+            .map(|h| h.dir_of(&self.dir))
     }
 
     /// The container's directory on the hybrid cgroup2 tree, if the host has one.
@@ -176,9 +182,14 @@ impl Cgroup {
         } else {
             self.hierarchies
                 .iter()
-                .map(|h| h.dir_of(&self.path))
+                .map(|h| h.dir_of(&self.dir))
                 .collect()
         }
+    }
+
+    /// True if the cgroup's directory exists in any hierarchy.
+    pub fn exists(&self) -> bool {
+        self.dirs().iter().any(|d| d.is_dir())
     }
 
     /// Kills whatever is left in the cgroup and removes it, with the cgroups made
@@ -221,21 +232,20 @@ impl Cgroup {
     }
 }
 
-/// Removes the cgroups below `dir`, deepest first, killing their processes.
+/// Removes the cgroups below `dir`: kills every process in them first, so that none
+/// keeps running while another is waited for, then removes them deepest first.
 fn remove_descendants(dir: &Path) -> Result<(), CgroupError> {
-    let Ok(entries) = std::fs::read_dir(dir) else {
+    let mut below = Vec::new();
+    collect_descendants(dir, &mut below);
+    if below.is_empty() {
         return Ok(());
-    };
-    for entry in entries.flatten() {
-        let child = entry.path();
-        if !entry.file_type().is_ok_and(|t| t.is_dir()) {
-            continue;
-        }
-        remove_descendants(&child)?;
-        let procs = std::fs::read_to_string(child.join("cgroup.procs")).unwrap_or_default();
-        let mut pidfds = Vec::new();
+    }
+    let mut pidfds = Vec::new();
+    for cgroup in &below {
+        let procs = std::fs::read_to_string(cgroup.join("cgroup.procs")).unwrap_or_default();
         for pid in procs.lines().filter_map(|l| l.trim().parse().ok()) {
-            if let Some(pidfd) = crate::process::ProcessIdentity::of(Pid::from_raw(pid))
+            let process = crate::process::ProcessIdentity::of(Pid::from_raw(pid));
+            if let Some(pidfd) = process
                 .as_ref()
                 .and_then(crate::process::pidfd::PidFd::open)
             {
@@ -243,13 +253,29 @@ fn remove_descendants(dir: &Path) -> Result<(), CgroupError> {
                 pidfds.push(pidfd);
             }
         }
-        for pidfd in pidfds {
-            pidfd.wait_exit(std::time::Duration::from_secs(10));
-        }
-        std::fs::remove_dir(&child)
-            .map_err(|e| CgroupError::new(&child, "remove", e.to_string()))?;
+    }
+    for pidfd in pidfds {
+        pidfd.wait_exit(std::time::Duration::from_secs(10));
+    }
+    // Deepest first: a cgroup goes only once its children have.
+    for cgroup in below.iter().rev() {
+        std::fs::remove_dir(cgroup)
+            .map_err(|e| CgroupError::new(cgroup, "remove", e.to_string()))?;
     }
     Ok(())
+}
+
+/// The cgroups below `dir`, each after its parent.
+fn collect_descendants(dir: &Path, into: &mut Vec<PathBuf>) {
+    let Ok(entries) = std::fs::read_dir(dir) else {
+        return;
+    };
+    for entry in entries.flatten() {
+        if entry.file_type().is_ok_and(|t| t.is_dir()) {
+            into.push(entry.path());
+            collect_descendants(&entry.path(), into);
+        }
+    }
 }
 
 /// libcgroups' systemd manager speaks to systemd over D-Bus and drives cgroup v2 only:

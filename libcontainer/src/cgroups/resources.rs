@@ -6,7 +6,7 @@
 
 use std::path::{Path, PathBuf};
 
-use libcgroups::common::{CgroupManager, ControllerOpt};
+use libcgroups::common::{AnyCgroupManager, CgroupManager, ControllerOpt};
 use oci_spec::runtime::{LinuxDeviceCgroup, LinuxHugepageLimit, LinuxRdma, LinuxResources};
 
 use super::hierarchy::{Hierarchy, Kind};
@@ -57,7 +57,7 @@ impl Cgroup {
     /// enabled. `None` when the host has no such controller.
     pub(super) fn controller_dir(&self, controller: &str) -> Option<PathBuf> {
         if let Some(h) = self.v1_hierarchy(controller) {
-            return Some(h.dir_of(&self.path));
+            return Some(h.dir_of(&self.dir));
         }
         let root = match self.hybrid_unified() {
             Some(h) => h.mount_point.clone(),
@@ -68,7 +68,7 @@ impl Cgroup {
         available
             .split_whitespace()
             .any(|c| c == controller)
-            .then(|| root.join(self.path.strip_prefix("/").unwrap_or(&self.path)))
+            .then(|| root.join(self.dir.strip_prefix("/").unwrap_or(&self.dir)))
     }
 
     /// Applies an `update`. As in runc, the device rules stay the container's own
@@ -129,6 +129,17 @@ impl Cgroup {
                 freezer_state: None,
             })
             .map_err(self.manager_error("apply linux.resources"))?;
+        if matches!(self.manager, AnyCgroupManager::Systemd(_)) {
+            // libcgroups' systemd manager sets no device policy: without this, the
+            // scope would allow every device.
+            libcgroups::v2::devices::Devices::apply_devices(
+                &self.unified_dir(),
+                resources.devices(),
+            )
+            .map_err(|e| {
+                CgroupError::new(&self.path, "apply linux.resources.devices", e.to_string())
+            })?;
+        }
 
         if v1 {
             self.apply_v1_extras(resources)?;
@@ -165,7 +176,7 @@ impl Cgroup {
         if let Some(network) = resources.network() {
             let dir = |controller: &str, field: &str| {
                 self.v1_hierarchy(controller)
-                    .map(|h| h.dir_of(&self.path))
+                    .map(|h| h.dir_of(&self.dir))
                     .ok_or_else(|| {
                         self.refused(
                             field,
@@ -187,7 +198,7 @@ impl Cgroup {
             }
         }
         if let Some(blkio) = resources.block_io() {
-            let dir = self.v1_hierarchy("blkio").map(|h| h.dir_of(&self.path));
+            let dir = self.v1_hierarchy("blkio").map(|h| h.dir_of(&self.dir));
             let needs_dir = blkio.leaf_weight().is_some()
                 || blkio
                     .weight_device()
@@ -221,7 +232,7 @@ impl Cgroup {
             }
         }
         let use_hierarchy = resources.memory().as_ref().and_then(|m| m.use_hierarchy());
-        let memory_dir = self.v1_hierarchy("memory").map(|h| h.dir_of(&self.path));
+        let memory_dir = self.v1_hierarchy("memory").map(|h| h.dir_of(&self.dir));
         if let (Some(on), Some(dir)) = (use_hierarchy, memory_dir) {
             let file = dir.join("memory.use_hierarchy");
             let current = std::fs::read_to_string(&file).unwrap_or_default();
@@ -282,7 +293,7 @@ impl Cgroup {
         if !available.split_whitespace().any(|c| c == "hugetlb") {
             return Err(no_hugetlb());
         }
-        let relative = self.path.strip_prefix("/").unwrap_or(&self.path);
+        let relative = self.dir.strip_prefix("/").unwrap_or(&self.dir);
         let mut dir = root.clone();
         for component in relative.components() {
             enable_controller(&dir, "hugetlb")?;

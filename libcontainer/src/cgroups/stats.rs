@@ -199,7 +199,7 @@ impl Cgroup {
             .iter()
             .any(|h| h.kind == Kind::Controllers && h.options.split(',').any(|o| o == "hugetlb"));
         if let (false, Some(unified)) = (hugetlb_on_v1, self.hybrid_unified()) {
-            stats.hugetlb = v2_hugetlb(&unified.dir_of(&self.path));
+            stats.hugetlb = v2_hugetlb(&unified.dir_of(&self.dir));
         }
         Ok(stats)
     }

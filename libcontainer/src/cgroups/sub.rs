@@ -92,7 +92,7 @@ impl Cgroup {
                 }
             }
             for h in &self.hierarchies {
-                let dir = h.dir_of(&self.path);
+                let dir = h.dir_of(&self.dir);
                 let sub = match h.kind {
                     Kind::Controllers => subs.all.as_ref().or_else(|| {
                         subs.by_controller

@@ -5,7 +5,6 @@
 use std::fs::File;
 use std::os::fd::OwnedFd;
 use std::os::unix::fs::OpenOptionsExt;
-use std::os::unix::net::UnixStream;
 use std::path::PathBuf;
 
 use nix::sched::{setns, unshare, CloneFlags};
@@ -13,6 +12,7 @@ use nix::sys::stat::Mode;
 use nix::unistd::{mkfifo, Pid};
 use oci_spec::runtime::{LinuxIdMapping, LinuxNamespaceType, Spec};
 
+use super::handoff::{console_for, send_pidfd};
 use super::{pid_file, status::status_of};
 use crate::cgroups::{self, Cgroup};
 use crate::id::ContainerId;
@@ -22,7 +22,6 @@ use crate::process::channel::channel_pair;
 use crate::process::child_namespaces::ChildNamespaces;
 use crate::process::clone::{clone3, flags, Forked};
 use crate::process::pidfd::PidFd;
-use crate::process::send_fd::send_fd;
 use crate::process::ProcessIdentity;
 use crate::spec::{load_bundle, Bundle};
 use crate::state::{ContainerDir, StateRecord, StateStore, Status};
@@ -82,7 +81,7 @@ pub(crate) fn create_with(
         .as_ref()
         .and_then(|p| p.terminal())
         .unwrap_or(false);
-    let console = console_for(terminal, options, local_console)?;
+    let console = console_for(terminal, options.console_socket.as_deref(), local_console)?;
     let driver = match options.systemd_cgroup {
         true => cgroups::Driver::Systemd,
         false => cgroups::Driver::Cgroupfs,
@@ -98,7 +97,7 @@ pub(crate) fn create_with(
         cgroups::is_unified(),
     )?;
     let dir = store.create(&id)?;
-    let mut record = new_record(&id, &bundle, cgroup_path, driver);
+    let mut record = new_record(&id, &bundle, options, cgroup_path, driver);
     match build(&dir, &bundle, options, &mut record, reaper, console) {
         Ok(init) => Ok(Created { id, init, terminal }),
         Err(e) => {
@@ -108,34 +107,10 @@ pub(crate) fn create_with(
     }
 }
 
-/// Where the init sends its pty master, checked as runc checks it.
-fn console_for(
-    terminal: bool,
-    options: &CreateOptions,
-    local_console: Option<OwnedFd>,
-) -> Result<Option<OwnedFd>> {
-    match (terminal, &options.console_socket, local_console) {
-        (true, Some(path), _) => {
-            let stream = UnixStream::connect(path).map_err(Error::sys(format!(
-                "connect to console socket {}",
-                path.display()
-            )))?;
-            Ok(Some(stream.into()))
-        }
-        (true, None, Some(local)) => Ok(Some(local)),
-        (true, None, None) => Err(Error::Usage(
-            "cannot allocate tty if truman will detach without setting console socket".into(),
-        )),
-        (false, Some(_), _) => Err(Error::Usage(
-            "cannot use console socket if truman will not detach or allocate tty".into(),
-        )),
-        (false, None, _) => Ok(None),
-    }
-}
-
 fn new_record(
     id: &ContainerId,
     bundle: &Bundle,
+    options: &CreateOptions,
     cgroup_path: PathBuf,
     cgroup_driver: cgroups::Driver,
 ) -> StateRecord {
@@ -164,6 +139,8 @@ fn new_record(
         device_rules: linux
             .and_then(|l| l.resources().as_ref())
             .and_then(|r| r.devices().clone()),
+        no_new_keyring: options.no_new_keyring,
+        cgroup_preexisted: false,
     }
 }
 
@@ -176,10 +153,17 @@ fn build(
     console: Option<OwnedFd>,
 ) -> Result<ProcessIdentity> {
     let _span = tracing::debug_span!("create", id = %record.id).entered();
+    let id = ContainerId::parse(&record.id)?;
+    let cgroup = {
+        let _span = tracing::debug_span!("cgroup manager").entered();
+        Cgroup::open(&record.cgroup_path, record.cgroup_driver, &id)?
+    };
+    // A cgroup that is there already is someone else's too: the container will not
+    // remove it, nor kill what runs in it, when it goes.
+    record.cgroup_preexisted = cgroup.exists();
     // Written before anything exists, so that `delete --force` after a crash at any
     // later point knows which cgroup to remove.
     dir.save(record)?;
-    let id = ContainerId::parse(&record.id)?;
 
     let fifo_path = dir.fifo_path();
     mkfifo(&fifo_path, Mode::from_bits_truncate(0o600))
@@ -248,10 +232,6 @@ fn build(
         }
     }
 
-    let cgroup = {
-        let _span = tracing::debug_span!("cgroup manager").entered();
-        Cgroup::open(&record.cgroup_path, record.cgroup_driver, &id)?
-    };
     let error_path = dir.exec_error_path();
     let exec_error: OwnedFd = File::options()
         .write(true)
@@ -283,11 +263,11 @@ fn build(
                 close_first: vec![dir.lock_fd()],
                 preserve_fds: options.preserve_fds,
                 no_pivot: options.no_pivot,
-                no_new_keyring: options.no_new_keyring,
+                keyring: session_keyring(&id, options.no_new_keyring),
                 new_userns,
                 unshare,
                 join,
-                cgroup_path: record.cgroup_path.clone(),
+                cgroup_path: cgroup.dir().to_owned(),
                 cgroup_hierarchies: cgroup.hierarchies().to_vec(),
             })
         }
@@ -316,6 +296,9 @@ fn build(
         {
             cgroup.apply(resources)?;
         }
+    }
+    if let Some(process) = bundle.spec.process() {
+        crate::process::limits::apply(pid, process)?;
     }
     if new_userns {
         let linux = bundle.spec.linux().as_ref();
@@ -371,7 +354,9 @@ fn build(
     record.creator = None;
     dir.save(record)?;
     if let Some(path) = &options.pidfd_socket {
-        send_pidfd(path, &init)?;
+        let pidfd = PidFd::open(&init)
+            .ok_or_else(|| Error::Init("init process exited during setup".into()))?;
+        send_pidfd(path, &pidfd)?;
     }
     if let Some(path) = &options.pid_file {
         pid_file::write(path, pid)?;
@@ -380,15 +365,9 @@ fn build(
     Ok(init)
 }
 
-fn send_pidfd(socket: &std::path::Path, init: &ProcessIdentity) -> Result<()> {
-    let pidfd =
-        PidFd::open(init).ok_or_else(|| Error::Init("init process exited during setup".into()))?;
-    let stream = UnixStream::connect(socket).map_err(Error::sys(format!(
-        "connect to pidfd socket {}",
-        socket.display()
-    )))?;
-    send_fd(&stream, pidfd.as_raw_fd(), "pidfd")
-        .map_err(Error::sys(format!("send pidfd over {}", socket.display())))
+/// The session keyring a container's processes share, unless `--no-new-keyring`.
+pub(crate) fn session_keyring(id: &ContainerId, no_new_keyring: bool) -> Option<String> {
+    (!no_new_keyring).then(|| format!("_ses.{id}"))
 }
 
 /// The OCI state handed to hooks on stdin.

@@ -3,7 +3,7 @@
 use std::time::Duration;
 
 use super::create::hook_state;
-use super::kill::signal_all;
+use super::kill::{signal_all, signal_init};
 use super::status::status_of;
 use crate::cgroups::Cgroup;
 use crate::id::ContainerId;
@@ -49,7 +49,14 @@ pub fn delete(store: &StateStore, id: &str, force: bool) -> Result<()> {
                 record.cgroup_driver,
             ));
         }
-        let _ = signal_all(&record, SignalNumber::KILL);
+        // As runc: a container with a pid namespace of its own ends with its init;
+        // without one, each of its processes must be killed, and its cgroup tells
+        // which (unless that cgroup is shared with others).
+        if record.private_pid_ns || record.cgroup_preexisted {
+            let _ = signal_init(&record, SignalNumber::KILL);
+        } else {
+            let _ = signal_all(&record, SignalNumber::KILL);
+        }
         if let Some(pidfd) = record.init.as_ref().and_then(PidFd::open) {
             pidfd.wait_exit(FORCE_WAIT);
         }
@@ -73,8 +80,10 @@ pub(crate) fn destroy(dir: ContainerDir, record: &StateRecord, reap: bool) {
             }
         }
     }
-    if let Err(e) = Cgroup::of(record).and_then(|c| c.remove()) {
-        tracing::warn!("{e}");
+    if !record.cgroup_preexisted {
+        if let Err(e) = Cgroup::of(record).and_then(|c| c.remove()) {
+            tracing::warn!("{e}");
+        }
     }
     let poststop = record.hooks.as_ref().and_then(|h| h.poststop().clone());
     let state = hook_state(record, Status::Stopped);

@@ -6,6 +6,7 @@ mod delete;
 mod events;
 mod exec;
 mod foreground;
+mod handoff;
 mod kill;
 mod pause;
 mod pid_file;

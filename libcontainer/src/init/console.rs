@@ -36,7 +36,7 @@ pub fn setup(socket: &OwnedFd, size: Option<(u32, u32)>) -> Result<(), InitError
 
 /// Allocates a pty in the container's devpts, sends its master over `socket`, and
 /// makes its peer the calling process's controlling terminal and stdio. Returns the
-/// peer's path.
+/// peer's path. The caller must lead a session of its own, without a terminal.
 pub fn attach_new_pty(socket: &OwnedFd, size: Option<(u32, u32)>) -> Result<String, InitError> {
     let master =
         posix_openpt(OFlag::O_RDWR | OFlag::O_NOCTTY | OFlag::O_CLOEXEC).step("open /dev/ptmx")?;
@@ -71,7 +71,6 @@ pub fn attach_new_pty(socket: &OwnedFd, size: Option<(u32, u32)>) -> Result<Stri
     })?;
     drop(master);
 
-    nix::unistd::setsid().step("setsid")?;
     // SAFETY: TIOCSCTTY takes an integer argument, no memory.
     if unsafe { libc::ioctl(peer, libc::TIOCSCTTY, 0) } < 0 {
         return Err(nix::errno::Errno::last()).step("make the console the controlling terminal");

@@ -1,48 +1,14 @@
-//! Who the container process is: rlimits, user and groups, capabilities, umask,
-//! no_new_privs. Order matters and is explained where it does.
+//! Who the container process is: user and groups, capabilities, umask, no_new_privs.
+//! Order matters and is explained where it does. (Its rlimits and oom_score_adj are
+//! truman's to set, from outside: see `process::limits`.)
 
 use std::collections::HashSet;
 
 use caps::{CapSet, Capability as Cap};
-use nix::sys::resource::{setrlimit, Resource};
 use nix::unistd::{setgroups, setresgid, setresuid, Gid, Uid};
-use oci_spec::runtime::{Capabilities, LinuxCapabilities, PosixRlimit, PosixRlimitType, User};
+use oci_spec::runtime::{Capabilities, LinuxCapabilities, User};
 
 use super::error::{InitError, Step};
-
-pub fn set_rlimits(rlimits: &[PosixRlimit]) -> Result<(), InitError> {
-    for limit in rlimits {
-        let resource = resource_of(limit.typ());
-        setrlimit(resource, limit.soft(), limit.hard()).step(format!(
-            "setrlimit {} soft {} hard {}",
-            limit.typ(),
-            limit.soft(),
-            limit.hard()
-        ))?;
-    }
-    Ok(())
-}
-
-fn resource_of(typ: PosixRlimitType) -> Resource {
-    match typ {
-        PosixRlimitType::RlimitCpu => Resource::RLIMIT_CPU,
-        PosixRlimitType::RlimitFsize => Resource::RLIMIT_FSIZE,
-        PosixRlimitType::RlimitData => Resource::RLIMIT_DATA,
-        PosixRlimitType::RlimitStack => Resource::RLIMIT_STACK,
-        PosixRlimitType::RlimitCore => Resource::RLIMIT_CORE,
-        PosixRlimitType::RlimitRss => Resource::RLIMIT_RSS,
-        PosixRlimitType::RlimitNproc => Resource::RLIMIT_NPROC,
-        PosixRlimitType::RlimitNofile => Resource::RLIMIT_NOFILE,
-        PosixRlimitType::RlimitMemlock => Resource::RLIMIT_MEMLOCK,
-        PosixRlimitType::RlimitAs => Resource::RLIMIT_AS,
-        PosixRlimitType::RlimitLocks => Resource::RLIMIT_LOCKS,
-        PosixRlimitType::RlimitSigpending => Resource::RLIMIT_SIGPENDING,
-        PosixRlimitType::RlimitMsgqueue => Resource::RLIMIT_MSGQUEUE,
-        PosixRlimitType::RlimitNice => Resource::RLIMIT_NICE,
-        PosixRlimitType::RlimitRtprio => Resource::RLIMIT_RTPRIO,
-        PosixRlimitType::RlimitRttime => Resource::RLIMIT_RTTIME,
-    }
-}
 
 fn to_caps(set: &Option<Capabilities>) -> Result<HashSet<Cap>, InitError> {
     set.iter()
@@ -105,16 +71,6 @@ pub fn set_user_and_capabilities(
         nix::sys::stat::umask(nix::sys::stat::Mode::from_bits_truncate(mask));
     }
     Ok(())
-}
-
-pub fn set_oom_score_adj(value: i32) -> Result<(), InitError> {
-    std::fs::write("/proc/self/oom_score_adj", value.to_string()).map_err(|source| {
-        InitError::Path {
-            step: "write oomScoreAdj to",
-            path: "/proc/self/oom_score_adj".into(),
-            source,
-        }
-    })
 }
 
 pub fn set_no_new_privs() -> Result<(), InitError> {

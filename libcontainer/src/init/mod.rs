@@ -25,7 +25,7 @@ use std::path::{Path, PathBuf};
 
 use nix::sched::{setns, CloneFlags};
 use nix::unistd::{setresgid, setresuid, Gid, Uid};
-use oci_spec::runtime::LinuxNamespaceType;
+use oci_spec::runtime::{LinuxNamespaceType, Process};
 
 pub use error::InitError;
 use error::Step;
@@ -50,7 +50,8 @@ pub(crate) struct InitPlan<'a> {
     pub close_first: Vec<RawFd>,
     pub preserve_fds: u32,
     pub no_pivot: bool,
-    pub no_new_keyring: bool,
+    /// The session keyring to join (`_ses.<id>`), unless `--no-new-keyring`.
+    pub keyring: Option<String>,
     /// A user namespace was created by the clone itself.
     pub new_userns: bool,
     /// Namespaces to create after joining a user namespace by path (clone flags):
@@ -59,6 +60,7 @@ pub(crate) struct InitPlan<'a> {
     /// Namespaces to join by path from inside the init (all but pid and time, which
     /// truman joins before the clone because they only apply to children).
     pub join: Vec<(LinuxNamespaceType, PathBuf)>,
+    /// The container's cgroup directory below each hierarchy's root.
     pub cgroup_path: PathBuf,
     /// The host's v1 and hybrid cgroup hierarchies, read once by truman.
     pub cgroup_hierarchies: Vec<crate::cgroups::hierarchy::Hierarchy>,
@@ -108,6 +110,9 @@ fn setup(plan: &mut InitPlan<'_>) -> Result<Ready, InitError> {
             )))
         }
     }
+    // A session of its own, as runc gives every container process: no signal of
+    // the caller's terminal reaches it, and it may take a terminal of its own.
+    nix::unistd::setsid().step("setsid")?;
     let joins_userns = plan
         .join
         .iter()
@@ -135,15 +140,8 @@ fn setup(plan: &mut InitPlan<'_>) -> Result<Ready, InitError> {
     if new_ns(LinuxNamespaceType::Cgroup) {
         nix::sched::unshare(CloneFlags::CLONE_NEWCGROUP).step("unshare cgroup namespace")?;
     }
-    if !plan.no_new_keyring {
-        join_new_session_keyring(&format!(
-            "_ses.{}",
-            plan.bundle
-                .dir
-                .file_name()
-                .unwrap_or_default()
-                .to_string_lossy()
-        ))?;
+    if let Some(name) = &plan.keyring {
+        join_new_session_keyring(name)?;
     }
     if has_ns(LinuxNamespaceType::Uts) {
         if let Some(hostname) = spec.hostname() {
@@ -259,22 +257,7 @@ fn setup(plan: &mut InitPlan<'_>) -> Result<Ready, InitError> {
         rootfs::make_readonly()?;
     }
 
-    if let Some(adj) = process.oom_score_adj() {
-        credentials::set_oom_score_adj(adj)?;
-    }
-    credentials::set_rlimits(process.rlimits().as_deref().unwrap_or_default())?;
-    credentials::set_user_and_capabilities(process.user(), process.capabilities().as_ref())?;
-    let cwd = process.cwd();
-    nix::unistd::chdir(cwd).step(format!("chdir to cwd {}", cwd.display()))?;
-    let mut env = dedup_env(process.env().as_deref().unwrap_or_default());
-    if !env.iter().any(|e| e.starts_with("HOME=")) {
-        // Programs expect HOME; runc takes it from the container's /etc/passwd.
-        env.push(format!("HOME={}", home_of(process.user().uid())));
-    }
-    let program = exec::Program::resolve(process.args().as_deref().unwrap_or_default(), &env)?;
-    if process.no_new_privileges().unwrap_or(false) {
-        credentials::set_no_new_privs()?;
-    }
+    let program = become_process(process)?;
     Ok(Ready {
         program,
         state_for_hooks: state_created,
@@ -306,8 +289,27 @@ fn finish(ready: Ready, plan: &InitPlan<'_>) -> Result<std::convert::Infallible,
     Err(ready.program.exec(plan.preserve_fds))
 }
 
+/// The last steps of every container process, the init's and an exec'd one's: it
+/// becomes the process's user with its capabilities, enters its cwd, and finds its
+/// program in the environment it will have.
+fn become_process(process: &Process) -> Result<exec::Program, InitError> {
+    credentials::set_user_and_capabilities(process.user(), process.capabilities().as_ref())?;
+    let cwd = process.cwd();
+    nix::unistd::chdir(cwd).step(format!("chdir to cwd {}", cwd.display()))?;
+    let mut env = dedup_env(process.env().as_deref().unwrap_or_default());
+    if !env.iter().any(|e| e.starts_with("HOME=")) {
+        // Programs expect HOME; runc takes it from the container's /etc/passwd.
+        env.push(format!("HOME={}", home_of(process.user().uid())));
+    }
+    let program = exec::Program::resolve(process.args().as_deref().unwrap_or_default(), &env)?;
+    if process.no_new_privileges().unwrap_or(false) {
+        credentials::set_no_new_privs()?;
+    }
+    Ok(program)
+}
+
 /// Root of the user namespace the init is in, now that its id maps exist.
-fn become_root_of_userns() -> Result<(), InitError> {
+pub(crate) fn become_root_of_userns() -> Result<(), InitError> {
     setresgid(Gid::from_raw(0), Gid::from_raw(0), Gid::from_raw(0))
         .step("setresgid 0 in user namespace")?;
     setresuid(Uid::from_raw(0), Uid::from_raw(0), Uid::from_raw(0))
@@ -330,8 +332,9 @@ fn join_namespaces(join: &[(LinuxNamespaceType, PathBuf)]) -> Result<(), InitErr
     Ok(())
 }
 
-/// A session keyring of its own, so that the container cannot read the keys of the
-/// host session it was started from (runc does the same unless --no-new-keyring).
+/// A session keyring of the container's, so that it cannot read the keys of the host
+/// session it was started from (runc does the same unless --no-new-keyring). The
+/// processes exec'd into the container join the same one, by name.
 fn join_new_session_keyring(name: &str) -> Result<(), InitError> {
     const KEYCTL_JOIN_SESSION_KEYRING: libc::c_long = 1;
     let name = std::ffi::CString::new(name).unwrap_or_default();

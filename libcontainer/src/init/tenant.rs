@@ -1,10 +1,11 @@
 //! What an `exec`'d process does before it becomes the user's program: it enters the
-//! namespaces and the root of the container's init, takes a terminal if asked, and
-//! becomes the process's user with its capabilities and limits.
+//! namespaces (and, without a mount namespace of the container's, the root) of the
+//! container's init, takes a terminal if asked, and becomes the process's user.
 //!
-//! Like the init, this runs in a child cloned from truman (already in the container's
-//! pid and time namespaces, and placed in its cgroup by truman), with everything it
-//! needs decided beforehand in a [`TenantPlan`].
+//! Like the init, this runs in a child cloned from truman, already in the container's
+//! pid and time namespaces; truman has put it in the container's cgroup and set its
+//! rlimits before it goes on. Everything it needs is decided beforehand, in a
+//! [`TenantPlan`].
 
 use std::os::fd::{AsRawFd, OwnedFd};
 
@@ -13,7 +14,7 @@ use oci_spec::runtime::{LinuxNamespaceType, Process};
 
 use super::error::{InitError, Step};
 use super::sync::{FromInit, ToInit};
-use super::{console, credentials, dedup_env, exec, home_of, join_new_session_keyring};
+use super::{become_process, become_root_of_userns, console, exec, join_new_session_keyring};
 use crate::process::channel::Channel;
 
 pub(crate) struct TenantPlan<'a> {
@@ -22,20 +23,24 @@ pub(crate) struct TenantPlan<'a> {
     /// The init's namespaces that differ from truman's, opened by truman from
     /// `/proc/<init>/ns` (pid and time excepted: the clone was born in those).
     pub join: Vec<(LinuxNamespaceType, OwnedFd)>,
-    /// The init's root directory (`/proc/<init>/root`), entered once in its mount
-    /// namespace: right for pivot_root, `--no-pivot` and chroot containers alike.
-    pub root: OwnedFd,
+    /// The init's root (`/proc/<init>/root`), for a container without a mount
+    /// namespace of its own (a chroot); joining one sets the root to its own.
+    pub chroot: Option<OwnedFd>,
     /// The connected console socket when `process.terminal` is set.
     pub console: Option<OwnedFd>,
     pub preserve_fds: u32,
-    /// The session keyring to join, unless the container was made without one.
+    /// The container's session keyring, unless it was made without one.
     pub keyring: Option<String>,
 }
 
-/// The tenant's entry point: never returns. Errors go to truman as text.
+/// The tenant's entry point: never returns. It reports `Ready` right before the exec
+/// and what failed otherwise; a successful exec closes the channel (close-on-exec).
 pub(crate) fn run(plan: TenantPlan<'_>) -> ! {
     let error = match setup(&plan) {
-        Ok(program) => program.exec(plan.preserve_fds),
+        Ok(program) => match plan.channel.send(&FromInit::Ready) {
+            Ok(()) => program.exec(plan.preserve_fds),
+            Err(e) => InitError::Sync(e),
+        },
         Err(error) => error,
     };
     let _ = plan.channel.send(&FromInit::Failed {
@@ -55,18 +60,25 @@ fn setup(plan: &TenantPlan<'_>) -> Result<exec::Program, InitError> {
             )))
         }
     }
+    // A session of its own, as runc gives every container process.
+    nix::unistd::setsid().step("setsid")?;
     // Every other namespace first, while this process is still root of the host's
     // user namespace and may enter any of them; the user namespace last.
     let (user, others): (Vec<_>, Vec<_>) = plan
         .join
         .iter()
         .partition(|(t, _)| *t == LinuxNamespaceType::User);
-    for (typ, fd) in others.into_iter().chain(user) {
+    for (typ, fd) in others.iter().chain(&user) {
         setns(fd, CloneFlags::from_bits_retain(*typ as i32))
             .step(format!("join the container's {typ} namespace"))?;
     }
-    nix::unistd::fchdir(plan.root.as_raw_fd()).step("enter the container's root")?;
-    nix::unistd::chroot(".").step("chroot to the container's root")?;
+    if !user.is_empty() {
+        become_root_of_userns()?;
+    }
+    if let Some(root) = &plan.chroot {
+        nix::unistd::fchdir(root.as_raw_fd()).step("enter the container's root")?;
+        nix::unistd::chroot(".").step("chroot to the container's root")?;
+    }
 
     let process = plan.process;
     if let Some(name) = &plan.keyring {
@@ -82,25 +94,5 @@ fn setup(plan: &TenantPlan<'_>) -> Result<exec::Program, InitError> {
             .map(|b| (b.height() as u32, b.width() as u32));
         console::attach_new_pty(socket, size)?;
     }
-    if let Some(adj) = process.oom_score_adj() {
-        credentials::set_oom_score_adj(adj)?;
-    }
-    credentials::set_rlimits(process.rlimits().as_deref().unwrap_or_default())?;
-    credentials::set_user_and_capabilities(process.user(), process.capabilities().as_ref())?;
-    let cwd = process.cwd();
-    nix::unistd::chdir(cwd).map_err(|e| {
-        InitError::Other(format!(
-            "chdir to cwd ({:?}) set in config.json failed: {e}",
-            cwd.display()
-        ))
-    })?;
-    let mut env = dedup_env(process.env().as_deref().unwrap_or_default());
-    if !env.iter().any(|e| e.starts_with("HOME=")) {
-        env.push(format!("HOME={}", home_of(process.user().uid())));
-    }
-    let program = exec::Program::resolve(process.args().as_deref().unwrap_or_default(), &env)?;
-    if process.no_new_privileges().unwrap_or(false) {
-        credentials::set_no_new_privs()?;
-    }
-    Ok(program)
+    become_process(process)
 }

@@ -3,7 +3,11 @@
 
 use std::io;
 
+use std::os::fd::{FromRawFd, OwnedFd};
+
 use nix::unistd::Pid;
+
+use super::pidfd::PidFd;
 
 /// Namespace and process flags for [`clone3`], as the kernel defines them.
 pub mod flags {
@@ -46,6 +50,25 @@ pub enum Forked {
 /// The caller must be single-threaded: the child holds a copy of only the calling
 /// thread, so any lock another thread held would stay locked forever.
 pub fn clone3(clone_flags: u64) -> io::Result<Forked> {
+    clone3_into(clone_flags, None)
+}
+
+/// [`clone3`] that also returns, in the parent, a pidfd on the child, made by the
+/// kernel with it: no window in which its pid could name another process.
+pub fn clone3_with_pidfd(clone_flags: u64) -> io::Result<(Forked, Option<PidFd>)> {
+    let mut fd: libc::c_int = -1;
+    let forked = clone3_into(clone_flags | CLONE_PIDFD, Some(&mut fd))?;
+    let pidfd = match forked {
+        // SAFETY: the kernel stored a new pidfd here for the parent; we own it.
+        Forked::Parent(_) => Some(PidFd::from_owned(unsafe { OwnedFd::from_raw_fd(fd) })),
+        Forked::Child => None,
+    };
+    Ok((forked, pidfd))
+}
+
+const CLONE_PIDFD: u64 = libc::CLONE_PIDFD as u64;
+
+fn clone3_into(clone_flags: u64, pidfd: Option<&mut libc::c_int>) -> io::Result<Forked> {
     // With CLONE_PARENT the kernel gives the child truman's own exit signal (SIGCHLD
     // for its caller) and refuses an explicit one.
     let exit_signal = if clone_flags & flags::CLONE_PARENT != 0 {
@@ -56,6 +79,7 @@ pub fn clone3(clone_flags: u64) -> io::Result<Forked> {
     let mut args = CloneArgs {
         flags: clone_flags,
         exit_signal,
+        pidfd: pidfd.map_or(0, |fd| fd as *mut libc::c_int as u64),
         ..Default::default()
     };
     // SAFETY: clone3 without CLONE_VM and with a null stack duplicates the address

@@ -4,6 +4,7 @@ pub mod channel;
 pub(crate) mod child_namespaces;
 pub mod clone;
 mod identity;
+pub(crate) mod limits;
 pub mod pidfd;
 pub mod send_fd;
 

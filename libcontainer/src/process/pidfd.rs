@@ -31,6 +31,16 @@ impl PidFd {
         process.is_alive().then_some(pidfd)
     }
 
+    pub(crate) fn from_owned(fd: OwnedFd) -> Self {
+        PidFd(fd)
+    }
+
+    /// True once the process has ended (a pidfd polls readable then).
+    pub fn has_exited(&self) -> bool {
+        let mut fds = [PollFd::new(self.0.as_fd(), PollFlags::POLLIN)];
+        matches!(poll(&mut fds, PollTimeout::ZERO), Ok(n) if n > 0)
+    }
+
     pub fn as_raw_fd(&self) -> i32 {
         self.0.as_raw_fd()
     }

@@ -28,6 +28,9 @@ pub struct StateRecord {
     /// Who manages that cgroup: truman through cgroupfs, or systemd.
     #[serde(default)]
     pub cgroup_driver: crate::cgroups::Driver,
+    /// The cgroup existed before the container: it is not the container's to remove.
+    #[serde(default)]
+    pub cgroup_preexisted: bool,
     /// The `create` (or `run`) process while it is still setting the container up.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub creator: Option<ProcessIdentity>,
@@ -46,6 +49,9 @@ pub struct StateRecord {
     /// user, environment), kept for the same reason.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub process: Option<Process>,
+    /// Created with `--no-new-keyring`: exec'd processes join no keyring either.
+    #[serde(default)]
+    pub no_new_keyring: bool,
     /// `linux.resources.devices`: an `update` on cgroup v2 rebuilds the device
     /// program from them, since it cannot change the rest of a program.
     #[serde(default, skip_serializing_if = "Option::is_none")]

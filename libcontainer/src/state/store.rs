@@ -249,6 +249,8 @@ mod tests {
             cgroup_driver: Default::default(),
             process: None,
             device_rules: None,
+            no_new_keyring: false,
+            cgroup_preexisted: false,
             creator: None,
             init: None,
             private_pid_ns: true,

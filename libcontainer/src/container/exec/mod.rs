@@ -9,7 +9,6 @@ mod process;
 use std::fs::File;
 use std::os::fd::OwnedFd;
 use std::os::unix::fs::MetadataExt;
-use std::os::unix::net::UnixStream;
 use std::path::PathBuf;
 
 use nix::sched::{setns, CloneFlags};
@@ -18,7 +17,9 @@ use oci_spec::runtime::{LinuxNamespaceType, Process};
 
 pub use process::{ExecArgs, ExecProcess};
 
+use super::create::session_keyring;
 use super::foreground::Foreground;
+use super::handoff::{console_for, send_pidfd};
 use super::pid_file;
 use super::status::status_of;
 use crate::cgroups::sub::SubCgroups;
@@ -27,12 +28,11 @@ use crate::console::{receive_master, Relay};
 use crate::id::ContainerId;
 use crate::init::sync::{FromInit, ToInit};
 use crate::init::tenant::{self, TenantPlan};
-use crate::process::channel::channel_pair;
+use crate::process::channel::{channel_pair, Channel};
 use crate::process::child_namespaces::ChildNamespaces;
-use crate::process::clone::{clone3, flags, Forked};
+use crate::process::clone::{clone3_with_pidfd, flags, Forked};
 use crate::process::pidfd::PidFd;
-use crate::process::send_fd::send_fd;
-use crate::process::ProcessIdentity;
+use crate::signal::SignalNumber;
 use crate::state::{StateRecord, StateStore, Status};
 use crate::{Error, Result};
 
@@ -91,13 +91,37 @@ pub fn exec(store: &StateStore, options: &ExecOptions) -> Result<i32> {
     let subs = SubCgroups::parse(&options.cgroup)?;
     let cgroup = Cgroup::of(&record)?;
     let init = record.init.ok_or(Error::NotRunning)?;
-    // Held until the clone: the namespaces and root below are this very init's.
-    let _init_pin = PidFd::open(&init).ok_or(Error::NotRunning)?;
+    let init_pidfd = PidFd::open(&init).ok_or(Error::NotRunning)?;
     let namespaces = InitNamespaces::open(init.pid)?;
-    let root = File::open(format!("/proc/{}/root", init.pid))
-        .map_err(Error::sys(format!("open /proc/{}/root", init.pid)))?;
+    // Where the container has no mount namespace of its own, it is a chroot.
+    let chroot = match namespaces.joins(LinuxNamespaceType::Mount) {
+        true => None,
+        false => Some(
+            File::open(format!("/proc/{}/root", init.pid))
+                .map_err(Error::sys(format!("open /proc/{}/root", init.pid)))?
+                .into(),
+        ),
+    };
+    // A pid is reused only once its process has ended and been reaped: while the
+    // init runs, what was opened by its pid is the init's.
+    if init_pidfd.has_exited() {
+        return Err(Error::NotRunning);
+    }
 
-    let (console, local_console) = console_for(terminal, options)?;
+    let local_console = match (terminal, &options.console_socket, options.detach) {
+        (true, None, false) => Some(
+            socketpair(
+                AddressFamily::Unix,
+                SockType::Stream,
+                None,
+                SockFlag::SOCK_CLOEXEC,
+            )
+            .map_err(Error::errno("socketpair"))?,
+        ),
+        _ => None,
+    };
+    let (relay_end, process_end) = local_console.unzip();
+    let console = console_for(terminal, options.console_socket.as_deref(), process_end)?;
     let (parent_end, child_end) = channel_pair().map_err(Error::sys("socketpair"))?;
     let clone_flags = if options.detach {
         // Its parent is then truman's caller, the subreaper that reaps it.
@@ -107,72 +131,51 @@ pub fn exec(store: &StateStore, options: &ExecOptions) -> Result<i32> {
     };
     let own_for_children = ChildNamespaces::save()?;
     let child = clone_into(&namespaces.for_children, clone_flags);
-    if !matches!(child, Ok(Forked::Child)) {
+    if !matches!(child, Ok((Forked::Child, _))) {
         own_for_children.restore()?;
     }
-    let pid = match child? {
-        Forked::Child => {
+    let (pid, pidfd) = match child? {
+        (Forked::Child, _) => {
             drop(parent_end);
             tenant::run(TenantPlan {
                 process: &process,
                 channel: child_end,
                 join: namespaces.for_tenant,
-                root: root.into(),
+                chroot,
                 console,
                 preserve_fds: options.preserve_fds,
-                keyring: Some(format!("_ses.{id}")),
+                keyring: session_keyring(&id, record.no_new_keyring),
             })
         }
-        Forked::Parent(pid) => pid,
+        (Forked::Parent(pid), Some(pidfd)) => (pid, pidfd),
+        (Forked::Parent(_), None) => {
+            unreachable!("clone3 with CLONE_PIDFD gives the parent a pidfd")
+        }
     };
     drop(child_end);
     drop(console);
 
-    let placed = if subs.is_empty() {
-        cgroup.add(pid)
-    } else {
-        cgroup.add_to_sub(pid, &subs)
-    };
-    if let Err(e) = placed {
-        let _ = nix::sys::signal::kill(pid, nix::sys::signal::Signal::SIGKILL);
-        return Err(e.into());
-    }
-    parent_end
-        .send(&ToInit::Go)
-        .map_err(Error::sys("sync with the exec'd process"))?;
-    // The channel closes when the program is exec'd (it is close-on-exec); before
-    // that, the process says what failed.
-    match parent_end.recv::<FromInit>() {
-        Ok(Some(FromInit::Failed { error })) => {
-            if !options.detach {
-                let _ = nix::sys::wait::waitpid(pid, None);
-            }
-            return Err(Error::Init(error));
+    let started = start(&cgroup, &subs, &process, &parent_end, pid).and_then(|()| {
+        if let Some(path) = &options.pidfd_socket {
+            send_pidfd(path, &pidfd)?;
         }
-        Ok(_) => {}
-        Err(e) => return Err(Error::sys("sync with the exec'd process")(e)),
-    }
-
-    let identity = ProcessIdentity::of(pid);
-    if let Some(path) = &options.pidfd_socket {
-        let pidfd = identity
-            .as_ref()
-            .and_then(PidFd::open)
-            .ok_or_else(|| Error::Init("the exec'd process exited at once".into()))?;
-        let stream = UnixStream::connect(path).map_err(Error::sys(format!(
-            "connect to pidfd socket {}",
-            path.display()
-        )))?;
-        send_fd(&stream, pidfd.as_raw_fd(), "pidfd")
-            .map_err(Error::sys(format!("send pidfd over {}", path.display())))?;
-    }
-    if let Some(path) = &options.pid_file {
-        pid_file::write(path, pid)?;
+        if let Some(path) = &options.pid_file {
+            pid_file::write(path, pid)?;
+        }
+        Ok(())
+    });
+    if let Err(e) = started {
+        // Nothing may run that its caller was told failed.
+        let _ = pidfd.signal(SignalNumber::KILL);
+        if !options.detach {
+            let _ = nix::sys::wait::waitpid(pid, None);
+        }
+        return Err(e);
     }
     if options.detach {
         return Ok(0);
     }
-    let relay = match local_console {
+    let relay = match relay_end {
         Some(socket) => Some(Relay::new(
             receive_master(&socket).map_err(Error::sys("receive the console master"))?,
         )),
@@ -181,14 +184,52 @@ pub fn exec(store: &StateStore, options: &ExecOptions) -> Result<i32> {
     Foreground::begin(relay)?.wait(pid)
 }
 
+/// Lets the cloned process go: puts it in the container's cgroup, sets its limits,
+/// and waits until it has exec'd its program (its end of the channel, close-on-exec,
+/// then closes after `Ready`) or says what failed.
+fn start(
+    cgroup: &Cgroup,
+    subs: &SubCgroups,
+    process: &Process,
+    channel: &Channel,
+    pid: nix::unistd::Pid,
+) -> Result<()> {
+    if subs.is_empty() {
+        cgroup.add(pid)?;
+    } else {
+        cgroup.add_to_sub(pid, subs)?;
+    }
+    crate::process::limits::apply(pid, process)?;
+    let sync = Error::sys("sync with the exec'd process");
+    channel.send(&ToInit::Go).map_err(sync)?;
+    let sync = || Error::sys("sync with the exec'd process");
+    match channel.recv::<FromInit>().map_err(sync())? {
+        Some(FromInit::Ready) => {}
+        Some(FromInit::Failed { error }) => return Err(Error::Init(error)),
+        _ => {
+            return Err(Error::Init(
+                "the exec'd process died while it was set up".into(),
+            ))
+        }
+    }
+    match channel.recv::<FromInit>().map_err(sync())? {
+        None => Ok(()),
+        Some(FromInit::Failed { error }) => Err(Error::Init(error)),
+        Some(other) => Err(Error::Init(format!("sync: unexpected {other:?}"))),
+    }
+}
+
 /// Joins the pid and time namespaces given for truman's next child, and clones it.
-fn clone_into(namespaces: &[(LinuxNamespaceType, File)], clone_flags: u64) -> Result<Forked> {
+fn clone_into(
+    namespaces: &[(LinuxNamespaceType, File)],
+    clone_flags: u64,
+) -> Result<(Forked, Option<PidFd>)> {
     for (typ, ns) in namespaces {
         setns(ns, CloneFlags::from_bits_retain(*typ as i32)).map_err(Error::errno(format!(
             "join the container's {typ} namespace"
         )))?;
     }
-    clone3(clone_flags).map_err(Error::sys("clone3"))
+    clone3_with_pidfd(clone_flags).map_err(Error::sys("clone3"))
 }
 
 /// The container's own `process`, as recorded at `create`, or from the bundle's
@@ -205,40 +246,6 @@ fn container_process(record: &StateRecord) -> Result<Process> {
         .ok_or_else(|| Error::Usage("the container's config has no process".into()))
 }
 
-/// Where the new process's pty master goes, checked as runc checks it: the connected
-/// console socket for the process, and truman's own end when truman relays the pty.
-fn console_for(
-    terminal: bool,
-    options: &ExecOptions,
-) -> Result<(Option<OwnedFd>, Option<OwnedFd>)> {
-    match (terminal, &options.console_socket) {
-        (true, Some(path)) => {
-            let stream = UnixStream::connect(path).map_err(Error::sys(format!(
-                "connect to console socket {}",
-                path.display()
-            )))?;
-            Ok((Some(stream.into()), None))
-        }
-        (true, None) if options.detach => Err(Error::Usage(
-            "cannot allocate tty if truman will detach without setting console socket".into(),
-        )),
-        (true, None) => {
-            let (here, there) = socketpair(
-                AddressFamily::Unix,
-                SockType::Stream,
-                None,
-                SockFlag::SOCK_CLOEXEC,
-            )
-            .map_err(Error::errno("socketpair"))?;
-            Ok((Some(there), Some(here)))
-        }
-        (false, Some(_)) => Err(Error::Usage(
-            "cannot use console socket if truman will not detach or allocate tty".into(),
-        )),
-        (false, None) => Ok((None, None)),
-    }
-}
-
 /// The init's namespaces that are not truman's own (joining one's own would fail for
 /// a user namespace, and is useless for the rest).
 struct InitNamespaces {
@@ -249,6 +256,10 @@ struct InitNamespaces {
 }
 
 impl InitNamespaces {
+    fn joins(&self, typ: LinuxNamespaceType) -> bool {
+        self.for_tenant.iter().any(|(t, _)| *t == typ)
+    }
+
     fn open(pid: i32) -> Result<Self> {
         let mut found = Self {
             for_children: Vec::new(),
