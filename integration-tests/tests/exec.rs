@@ -315,3 +315,106 @@ fn delete_force_kills_exec_processes_and_removes_sub_cgroups() {
     assert_eq!(wait_exit(init), 128 + libc::SIGKILL);
     assert_eq!(leftover_cgroups(&id), Vec::<std::path::PathBuf>::new());
 }
+
+/// Field `n` (1-based, after the command name) of `/proc/<pid>/stat`.
+fn stat_field(pid: i32, n: usize) -> i64 {
+    let stat = std::fs::read_to_string(format!("/proc/{pid}/stat")).unwrap();
+    let after = &stat[stat.rfind(')').unwrap() + 2..];
+    after
+        .split_whitespace()
+        .nth(n - 3)
+        .unwrap()
+        .parse()
+        .unwrap()
+}
+
+#[test]
+fn the_process_leads_a_session_of_its_own() {
+    let runtime = Runtime::under_test();
+    let id = unique_id();
+    let bundle = sleeper(&id);
+    runtime.create_started(&id, &bundle);
+
+    let pid = runtime.exec_detached(&id, &[], &["sleep", "1000"]);
+
+    // Field 6 of stat is the session id.
+    assert_eq!(stat_field(pid, 6), i64::from(pid));
+}
+
+#[test]
+fn rlimits_and_oom_score_adj_come_from_the_process() {
+    let runtime = Runtime::under_test();
+    let id = unique_id();
+    let bundle = sleeper(&id).set("/process/oomScoreAdj", json!(123)).write();
+    runtime.create_started(&id, &bundle);
+    let process = bundle.path().join("process.json");
+    std::fs::write(
+        &process,
+        json!({
+            "args": ["sh", "-c", "ulimit -n; cat /proc/self/oom_score_adj"],
+            "cwd": "/",
+            "env": ["PATH=/bin"],
+            "user": { "uid": 0, "gid": 0 },
+            "rlimits": [{ "type": "RLIMIT_NOFILE", "soft": 77, "hard": 88 }]
+        })
+        .to_string(),
+    )
+    .unwrap();
+
+    let output = runtime.cmd(&["exec", "--process", process.to_str().unwrap(), &id]);
+
+    output.assert_success();
+    // runc gives an exec'd process the container's oomScoreAdj.
+    assert_eq!(output.stdout, "77\n123\n");
+}
+
+#[test]
+fn a_terminal_in_a_user_namespace_belongs_to_its_root() {
+    let runtime = Runtime::under_test();
+    let id = unique_id();
+    let mapping = json!([{ "containerID": 0, "hostID": 100000, "size": 65536 }]);
+    let bundle = sleeper(&id)
+        .set("/linux/namespaces/-", json!({ "type": "user" }))
+        .set("/linux/uidMappings", mapping.clone())
+        .set("/linux/gidMappings", mapping)
+        .write();
+    runtime.create_started(&id, &bundle);
+    let socket = ConsoleSocket::new();
+
+    let pid = runtime.exec_detached(
+        &id,
+        &["--tty", "--console-socket", socket.path()],
+        &["sh", "-c", "ls -ln $(tty)"],
+    );
+
+    let (_, master) = receive_master(&socket.accept_queued());
+    let listing = read_until_hangup(master);
+    let owner: Vec<&str> = listing.split_whitespace().skip(2).take(1).collect();
+    assert_eq!(owner, ["0"], "{listing:?}");
+    assert_eq!(wait_exit(pid), 0);
+}
+
+#[test]
+fn a_failure_after_the_process_started_leaves_it_not_running() {
+    let runtime = Runtime::under_test();
+    let id = unique_id();
+    let bundle = sleeper(&id);
+    let init = runtime.create_started(&id, &bundle);
+
+    // In the foreground, so that the runtime reaps what it killed (detached, the
+    // process would be left to the caller, the test, to reap).
+    let output = runtime.cmd(&[
+        "exec",
+        "--pid-file",
+        "/nonexistent-dir/exec.pid",
+        &id,
+        "sleep",
+        "1000",
+    ]);
+
+    output.assert_failure();
+    assert!(output.stderr.contains("/nonexistent-dir"), "{output}");
+    let ps = runtime.cmd(&["ps", "--format", "json", &id]);
+    let pids: Vec<i32> = serde_json::from_str(ps.stdout.trim()).unwrap();
+    assert_eq!(pids, [init], "the exec'd process was left running");
+}
