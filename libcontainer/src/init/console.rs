@@ -8,14 +8,15 @@ use std::path::Path;
 use nix::fcntl::OFlag;
 use nix::mount::{mount, MsFlags};
 use nix::pty::{grantpt, posix_openpt, ptsname_r, unlockpt};
+use oci_spec::runtime::Process;
 
 use super::error::{InitError, Step};
 
 /// The init's console: a new pty as its terminal and stdio, and bound on
 /// `/dev/console`. Must run after pivot_root, so that the pty comes from the
 /// container's devpts.
-pub fn setup(socket: &OwnedFd, size: Option<(u32, u32)>) -> Result<(), InitError> {
-    let peer_name = attach_new_pty(socket, size)?;
+pub fn setup(socket: &OwnedFd, process: &Process) -> Result<(), InitError> {
+    let peer_name = attach_new_pty(socket, process)?;
     let console = Path::new("/dev/console");
     if !console.exists() {
         std::fs::File::create(console).map_err(|source| InitError::Path {
@@ -37,7 +38,11 @@ pub fn setup(socket: &OwnedFd, size: Option<(u32, u32)>) -> Result<(), InitError
 /// Allocates a pty in the container's devpts, sends its master over `socket`, and
 /// makes its peer the calling process's controlling terminal and stdio. Returns the
 /// peer's path. The caller must lead a session of its own, without a terminal.
-pub fn attach_new_pty(socket: &OwnedFd, size: Option<(u32, u32)>) -> Result<String, InitError> {
+pub fn attach_new_pty(socket: &OwnedFd, process: &Process) -> Result<String, InitError> {
+    let size = process
+        .console_size()
+        .as_ref()
+        .map(|b| (b.height() as u32, b.width() as u32));
     let master =
         posix_openpt(OFlag::O_RDWR | OFlag::O_NOCTTY | OFlag::O_CLOEXEC).step("open /dev/ptmx")?;
     grantpt(&master).step("grantpt")?;

@@ -29,6 +29,8 @@ pub enum InitError {
     Hook(#[from] hooks::HookError),
     #[error("capabilities: {0}")]
     Caps(#[from] caps::errors::CapsError),
+    #[error("process.terminal is true but no --console-socket was given")]
+    NoConsoleSocket,
     #[error("exec: {0:?}: executable file not found in $PATH")]
     NotFound(String),
     #[error("{0}")]

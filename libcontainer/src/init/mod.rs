@@ -102,17 +102,7 @@ fn setup(plan: &mut InitPlan<'_>) -> Result<Ready, InitError> {
         .ok_or_else(|| InitError::Other("process: required".into()))?;
     let linux = spec.linux().clone().unwrap_or_default();
 
-    match plan.channel.recv::<ToInit>().map_err(InitError::Sync)? {
-        Some(ToInit::Go) => {}
-        other => {
-            return Err(InitError::Other(format!(
-                "sync: expected Go, got {other:?}"
-            )))
-        }
-    }
-    // A session of its own, as runc gives every container process: no signal of
-    // the caller's terminal reaches it, and it may take a terminal of its own.
-    nix::unistd::setsid().step("setsid")?;
+    begin(&plan.channel)?;
     let joins_userns = plan
         .join
         .iter()
@@ -224,14 +214,8 @@ fn setup(plan: &mut InitPlan<'_>) -> Result<Ready, InitError> {
     if process.terminal().unwrap_or(false) {
         // Taken, so that the connection closes once the master is sent: the caller
         // may wait for the end of the stream.
-        let socket = plan.console.take().ok_or_else(|| {
-            InitError::Other("process.terminal is true but no --console-socket was given".into())
-        })?;
-        let size = process
-            .console_size()
-            .as_ref()
-            .map(|b| (b.height() as u32, b.width() as u32));
-        console::setup(&socket, size)?;
+        let socket = plan.console.take().ok_or(InitError::NoConsoleSocket)?;
+        console::setup(&socket, process)?;
     }
     for (key, value) in linux.sysctl().clone().unwrap_or_default() {
         let path = PathBuf::from("/proc/sys").join(key.replace('.', "/"));
@@ -287,6 +271,23 @@ fn finish(ready: Ready, plan: &InitPlan<'_>) -> Result<std::convert::Infallible,
         )?;
     }
     Err(ready.program.exec(plan.preserve_fds))
+}
+
+/// The first steps of every container process, the init's and an exec'd one's: it
+/// waits until truman has put it in its cgroup (and set its limits and id maps), and
+/// takes a session of its own, as runc gives every container process: no signal of
+/// the caller's terminal reaches it, and it may take a terminal of its own.
+fn begin(channel: &Channel) -> Result<(), InitError> {
+    match channel.recv::<ToInit>().map_err(InitError::Sync)? {
+        Some(ToInit::Go) => {}
+        other => {
+            return Err(InitError::Other(format!(
+                "sync: expected Go, got {other:?}"
+            )))
+        }
+    }
+    nix::unistd::setsid().step("setsid")?;
+    Ok(())
 }
 
 /// The last steps of every container process, the init's and an exec'd one's: it

@@ -13,8 +13,10 @@ use nix::sched::{setns, CloneFlags};
 use oci_spec::runtime::{LinuxNamespaceType, Process};
 
 use super::error::{InitError, Step};
-use super::sync::{FromInit, ToInit};
-use super::{become_process, become_root_of_userns, console, exec, join_new_session_keyring};
+use super::sync::FromInit;
+use super::{
+    become_process, become_root_of_userns, begin, console, exec, join_new_session_keyring,
+};
 use crate::process::channel::Channel;
 
 pub(crate) struct TenantPlan<'a> {
@@ -52,16 +54,7 @@ pub(crate) fn run(plan: TenantPlan<'_>) -> ! {
 }
 
 fn setup(plan: &TenantPlan<'_>) -> Result<exec::Program, InitError> {
-    match plan.channel.recv::<ToInit>().map_err(InitError::Sync)? {
-        Some(ToInit::Go) => {}
-        other => {
-            return Err(InitError::Other(format!(
-                "sync: expected Go, got {other:?}"
-            )))
-        }
-    }
-    // A session of its own, as runc gives every container process.
-    nix::unistd::setsid().step("setsid")?;
+    begin(&plan.channel)?;
     // Every other namespace first, while this process is still root of the host's
     // user namespace and may enter any of them; the user namespace last.
     let (user, others): (Vec<_>, Vec<_>) = plan
@@ -85,14 +78,8 @@ fn setup(plan: &TenantPlan<'_>) -> Result<exec::Program, InitError> {
         join_new_session_keyring(name)?;
     }
     if process.terminal().unwrap_or(false) {
-        let socket = plan.console.as_ref().ok_or_else(|| {
-            InitError::Other("process.terminal is true but no --console-socket was given".into())
-        })?;
-        let size = process
-            .console_size()
-            .as_ref()
-            .map(|b| (b.height() as u32, b.width() as u32));
-        console::attach_new_pty(socket, size)?;
+        let socket = plan.console.as_ref().ok_or(InitError::NoConsoleSocket)?;
+        console::attach_new_pty(socket, process)?;
     }
     become_process(process)
 }
