@@ -89,6 +89,15 @@ impl Bundle {
         &self.config
     }
 
+    /// Puts the syscall probe (see [`crate::syscall_probe`]) in the rootfs as
+    /// `/bin/syscall`.
+    pub fn with_syscall_probe(self) -> Bundle {
+        let target = self.rootfs().join("bin/syscall");
+        std::fs::copy(crate::syscall_probe(), &target)
+            .unwrap_or_else(|e| panic!("copy the syscall probe to {}: {e}", target.display()));
+        self
+    }
+
     /// Sets `process.args`.
     pub fn args(self, args: &[&str]) -> Bundle {
         self.set("/process/args", Value::from(args.to_vec()))

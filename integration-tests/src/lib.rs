@@ -41,15 +41,18 @@ pub mod console;
 mod host;
 pub mod mountinfo;
 mod output;
+mod probe;
 mod process;
 mod runtime;
 pub mod script;
+pub mod seccomp_profile;
 mod spec;
 
 pub use binary::runtime_under_test;
 pub use bundle::Bundle;
 pub use host::{host_ns, leftover_cgroups, test_cgroups_path, CGROUP_TEST_PARENT};
 pub use output::{ContainerStdout, Output};
+pub use probe::syscall_probe;
 pub use process::{is_alive, parent_pid, wait_exit, COMMAND_TIMEOUT};
 pub use runtime::{unique_id, Runtime};
 pub use spec::{default_config, fixture, fixture_path, DEFAULT_HOSTNAME};

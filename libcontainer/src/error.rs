@@ -20,6 +20,8 @@ pub enum Error {
     Cgroup(#[from] crate::cgroups::CgroupError),
     #[error(transparent)]
     Hook(#[from] hooks::HookError),
+    #[error(transparent)]
+    Seccomp(#[from] crate::security::seccomp::SeccompError),
     /// The init process failed during setup; the text is its own error.
     #[error("{0}")]
     Init(String),

@@ -11,6 +11,7 @@ mod error;
 pub mod id;
 mod init;
 pub mod process;
+pub mod security;
 pub mod signal;
 pub mod spec;
 pub mod state;

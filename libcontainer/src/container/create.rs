@@ -13,6 +13,7 @@ use nix::unistd::{mkfifo, Pid};
 use oci_spec::runtime::{LinuxIdMapping, LinuxNamespaceType, Spec};
 
 use super::handoff::{console_for, send_pidfd};
+use super::query::ContainerState;
 use super::{pid_file, status::status_of};
 use crate::cgroups::{self, Cgroup};
 use crate::id::ContainerId;
@@ -23,6 +24,7 @@ use crate::process::child_namespaces::ChildNamespaces;
 use crate::process::clone::{clone3, flags, Forked};
 use crate::process::pidfd::PidFd;
 use crate::process::ProcessIdentity;
+use crate::security::seccomp::SeccompFilter;
 use crate::spec::{load_bundle, Bundle};
 use crate::state::{ContainerDir, StateRecord, StateStore, Status};
 use crate::{Error, Result};
@@ -82,6 +84,14 @@ pub(crate) fn create_with(
         .and_then(|p| p.terminal())
         .unwrap_or(false);
     let console = console_for(terminal, options.console_socket.as_deref(), local_console)?;
+    // Built before anything exists: a filter libseccomp refuses fails here.
+    let seccomp = bundle
+        .spec
+        .linux()
+        .as_ref()
+        .and_then(|l| l.seccomp().as_ref())
+        .map(SeccompFilter::build)
+        .transpose()?;
     let driver = match options.systemd_cgroup {
         true => cgroups::Driver::Systemd,
         false => cgroups::Driver::Cgroupfs,
@@ -98,7 +108,15 @@ pub(crate) fn create_with(
     )?;
     let dir = store.create(&id)?;
     let mut record = new_record(&id, &bundle, options, cgroup_path, driver);
-    match build(&dir, &bundle, options, &mut record, reaper, console) {
+    match build(
+        &dir,
+        &bundle,
+        options,
+        &mut record,
+        reaper,
+        console,
+        seccomp.as_ref(),
+    ) {
         Ok(init) => Ok(Created { id, init, terminal }),
         Err(e) => {
             super::delete::destroy(dir, &record, reaper == Reaper::Truman);
@@ -141,6 +159,7 @@ fn new_record(
             .and_then(|r| r.devices().clone()),
         no_new_keyring: options.no_new_keyring,
         cgroup_preexisted: false,
+        seccomp: linux.and_then(|l| l.seccomp().clone()),
     }
 }
 
@@ -151,6 +170,7 @@ fn build(
     record: &mut StateRecord,
     reaper: Reaper,
     console: Option<OwnedFd>,
+    seccomp: Option<&SeccompFilter>,
 ) -> Result<ProcessIdentity> {
     let _span = tracing::debug_span!("create", id = %record.id).entered();
     let id = ContainerId::parse(&record.id)?;
@@ -269,6 +289,7 @@ fn build(
                 join,
                 cgroup_path: cgroup.dir().to_owned(),
                 cgroup_hierarchies: cgroup.hierarchies().to_vec(),
+                seccomp,
             })
         }
         Forked::Parent(pid) => pid,
@@ -345,6 +366,13 @@ fn build(
                     })
                     .map_err(Error::sys("sync with init"))?;
             }
+            Some(FromInit::SeccompFd { fd }) => {
+                let state = ContainerState::from_record(record, Status::Creating);
+                forward_seccomp_fd(seccomp, &init, fd, &state)?;
+                parent_end
+                    .send(&ToInit::SeccompFdSent)
+                    .map_err(Error::sys("sync with init"))?;
+            }
             Some(FromInit::Ready) => break,
             Some(FromInit::Failed { error }) => return Err(Error::Init(error)),
             None => return Err(Error::Init("init process exited during setup".into())),
@@ -363,6 +391,25 @@ fn build(
     }
     debug_assert_eq!(status_of(record, &dir.fifo_path()), Status::Created);
     Ok(init)
+}
+
+/// Takes the seccomp notification fd a container process reports (`fd`, its number
+/// there) and sends it to the filter's agent with `state`.
+pub(crate) fn forward_seccomp_fd(
+    filter: Option<&SeccompFilter>,
+    process: &ProcessIdentity,
+    fd: i32,
+    state: &ContainerState,
+) -> Result<()> {
+    let listener = filter
+        .and_then(|f| f.listener.as_ref())
+        .ok_or_else(|| Error::Init("seccomp listenerPath is not set".into()))?;
+    let pidfd = PidFd::open(process)
+        .ok_or_else(|| Error::Init("the container process exited during setup".into()))?;
+    let copy = pidfd
+        .get_fd(fd)
+        .map_err(Error::sys("take the seccomp notify fd (pidfd_getfd)"))?;
+    crate::security::seccomp_agent::send(listener, &copy, process.pid, state)
 }
 
 /// The session keyring a container's processes share, unless `--no-new-keyring`.

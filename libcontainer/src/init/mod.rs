@@ -17,6 +17,7 @@ mod mounts;
 mod paths;
 mod rootfs;
 mod rootfs_dir;
+mod seccomp;
 pub(crate) mod sync;
 pub(crate) mod tenant;
 
@@ -32,6 +33,7 @@ use error::Step;
 use sync::{FromInit, ToInit};
 
 use crate::process::channel::Channel;
+use crate::security::seccomp::SeccompFilter;
 use crate::spec::Bundle;
 
 /// Everything the init needs, decided by truman before the clone.
@@ -64,6 +66,8 @@ pub(crate) struct InitPlan<'a> {
     pub cgroup_path: PathBuf,
     /// The host's v1 and hybrid cgroup hierarchies, read once by truman.
     pub cgroup_hierarchies: Vec<crate::cgroups::hierarchy::Hierarchy>,
+    /// `linux.seccomp`, built by truman.
+    pub seccomp: Option<&'a SeccompFilter>,
 }
 
 /// The init's entry point: never returns. Setup errors go to truman as text.
@@ -89,12 +93,14 @@ pub(crate) fn run(mut plan: InitPlan<'_>) -> ! {
 }
 
 /// What `setup` leaves for the last steps.
-struct Ready {
+struct Ready<'a> {
     program: exec::Program,
     state_for_hooks: String,
+    /// The seccomp filter, when it is to be loaded right before exec.
+    seccomp_last: Option<&'a SeccompFilter>,
 }
 
-fn setup(plan: &mut InitPlan<'_>) -> Result<Ready, InitError> {
+fn setup<'a>(plan: &mut InitPlan<'a>) -> Result<Ready<'a>, InitError> {
     let spec = &plan.bundle.spec;
     let process = spec
         .process()
@@ -241,14 +247,39 @@ fn setup(plan: &mut InitPlan<'_>) -> Result<Ready, InitError> {
         rootfs::make_readonly()?;
     }
 
-    let program = become_process(process)?;
+    let program = credentials_and_seccomp(process, plan.seccomp, &plan.channel)?;
     Ok(Ready {
         program,
         state_for_hooks: state_created,
+        seccomp_last: plan
+            .seccomp
+            .filter(|f| seccomp::moment(f, nnp(process)) == seccomp::Moment::BeforeExec),
     })
 }
 
-fn finish(ready: Ready, plan: &InitPlan<'_>) -> Result<std::convert::Infallible, InitError> {
+fn nnp(process: &Process) -> bool {
+    process.no_new_privileges().unwrap_or(false)
+}
+
+/// [`become_process`], with the seccomp filter loaded before or after it as
+/// [`seccomp::moment`] says (or left for right before exec).
+fn credentials_and_seccomp(
+    process: &Process,
+    filter: Option<&SeccompFilter>,
+    channel: &Channel,
+) -> Result<exec::Program, InitError> {
+    let moment = filter.map(|f| seccomp::moment(f, nnp(process)));
+    if let (Some(f), Some(seccomp::Moment::BeforeCredentials)) = (filter, moment) {
+        seccomp::load(f, channel)?;
+    }
+    let program = become_process(process)?;
+    if let (Some(f), Some(seccomp::Moment::AfterCredentials)) = (filter, moment) {
+        seccomp::load(f, channel)?;
+    }
+    Ok(program)
+}
+
+fn finish(ready: Ready<'_>, plan: &InitPlan<'_>) -> Result<std::convert::Infallible, InitError> {
     plan.channel
         .send(&FromInit::Ready)
         .map_err(InitError::Sync)?;
@@ -269,6 +300,9 @@ fn finish(ready: Ready, plan: &InitPlan<'_>) -> Result<std::convert::Infallible,
             &list,
             ready.state_for_hooks.as_bytes(),
         )?;
+    }
+    if let Some(filter) = ready.seccomp_last {
+        seccomp::load(filter, &plan.channel)?;
     }
     Err(ready.program.exec(plan.preserve_fds))
 }

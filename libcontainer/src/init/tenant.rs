@@ -15,9 +15,11 @@ use oci_spec::runtime::{LinuxNamespaceType, Process};
 use super::error::{InitError, Step};
 use super::sync::FromInit;
 use super::{
-    become_process, become_root_of_userns, begin, console, exec, join_new_session_keyring,
+    become_root_of_userns, begin, console, credentials_and_seccomp, exec, join_new_session_keyring,
+    seccomp,
 };
 use crate::process::channel::Channel;
+use crate::security::seccomp::SeccompFilter;
 
 pub(crate) struct TenantPlan<'a> {
     pub process: &'a Process,
@@ -33,16 +35,27 @@ pub(crate) struct TenantPlan<'a> {
     pub preserve_fds: u32,
     /// The container's session keyring, unless it was made without one.
     pub keyring: Option<String>,
+    /// The container's seccomp filter, built by truman.
+    pub seccomp: Option<&'a SeccompFilter>,
 }
 
 /// The tenant's entry point: never returns. It reports `Ready` right before the exec
 /// and what failed otherwise; a successful exec closes the channel (close-on-exec).
 pub(crate) fn run(plan: TenantPlan<'_>) -> ! {
-    let error = match setup(&plan) {
-        Ok(program) => match plan.channel.send(&FromInit::Ready) {
-            Ok(()) => program.exec(plan.preserve_fds),
-            Err(e) => InitError::Sync(e),
-        },
+    let error = match setup(&plan).and_then(|program| {
+        plan.channel
+            .send(&FromInit::Ready)
+            .map_err(InitError::Sync)?;
+        let last = plan.seccomp.filter(|f| {
+            seccomp::moment(f, plan.process.no_new_privileges().unwrap_or(false))
+                == seccomp::Moment::BeforeExec
+        });
+        if let Some(filter) = last {
+            seccomp::load(filter, &plan.channel)?;
+        }
+        Ok(program)
+    }) {
+        Ok(program) => program.exec(plan.preserve_fds),
         Err(error) => error,
     };
     let _ = plan.channel.send(&FromInit::Failed {
@@ -81,5 +94,5 @@ fn setup(plan: &TenantPlan<'_>) -> Result<exec::Program, InitError> {
         let socket = plan.console.as_ref().ok_or(InitError::NoConsoleSocket)?;
         console::attach_new_pty(socket, process)?;
     }
-    become_process(process)
+    credentials_and_seccomp(process, plan.seccomp, &plan.channel)
 }

@@ -41,6 +41,18 @@ impl PidFd {
         matches!(poll(&mut fds, PollTimeout::ZERO), Ok(n) if n > 0)
     }
 
+    /// A copy of the process's descriptor `fd` (pidfd_getfd(2)), as a seccomp
+    /// notification fd is taken from a container process.
+    pub fn get_fd(&self, fd: i32) -> io::Result<OwnedFd> {
+        // SAFETY: pidfd_getfd takes two descriptors and flags, returns a new fd or -1.
+        let ret = unsafe { libc::syscall(libc::SYS_pidfd_getfd, self.0.as_raw_fd(), fd, 0) };
+        if ret < 0 {
+            return Err(io::Error::last_os_error());
+        }
+        // SAFETY: the kernel just installed this fd for us; nothing else owns it.
+        Ok(unsafe { OwnedFd::from_raw_fd(ret as i32) })
+    }
+
     pub fn as_raw_fd(&self) -> i32 {
         self.0.as_raw_fd()
     }

@@ -4,7 +4,7 @@ use std::collections::HashMap;
 use std::path::PathBuf;
 
 use chrono::{DateTime, Utc};
-use oci_spec::runtime::{Hooks, LinuxDeviceCgroup, Process};
+use oci_spec::runtime::{Hooks, LinuxDeviceCgroup, LinuxSeccomp, Process};
 use serde::{Deserialize, Serialize};
 
 use crate::process::ProcessIdentity;
@@ -49,6 +49,9 @@ pub struct StateRecord {
     /// user, environment), kept for the same reason.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub process: Option<Process>,
+    /// `linux.seccomp`: exec'd processes get the container's filter.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub seccomp: Option<LinuxSeccomp>,
     /// Created with `--no-new-keyring`: exec'd processes join no keyring either.
     #[serde(default)]
     pub no_new_keyring: bool,

@@ -251,6 +251,7 @@ mod tests {
             device_rules: None,
             no_new_keyring: false,
             cgroup_preexisted: false,
+            seccomp: None,
             creator: None,
             init: None,
             private_pid_ns: true,

@@ -17,10 +17,11 @@ use oci_spec::runtime::{LinuxNamespaceType, Process};
 
 pub use process::{ExecArgs, ExecProcess};
 
-use super::create::session_keyring;
+use super::create::{forward_seccomp_fd, session_keyring};
 use super::foreground::Foreground;
 use super::handoff::{console_for, send_pidfd};
 use super::pid_file;
+use super::query::ContainerState;
 use super::status::status_of;
 use crate::cgroups::sub::SubCgroups;
 use crate::cgroups::Cgroup;
@@ -32,6 +33,8 @@ use crate::process::channel::{channel_pair, Channel};
 use crate::process::child_namespaces::ChildNamespaces;
 use crate::process::clone::{clone3_with_pidfd, flags, Forked};
 use crate::process::pidfd::PidFd;
+use crate::process::ProcessIdentity;
+use crate::security::seccomp::SeccompFilter;
 use crate::signal::SignalNumber;
 use crate::state::{StateRecord, StateStore, Status};
 use crate::{Error, Result};
@@ -89,6 +92,11 @@ pub fn exec(store: &StateStore, options: &ExecOptions) -> Result<i32> {
     let process = process::build(&options.process, &container_process)?;
     let terminal = process.terminal().unwrap_or(false);
     let subs = SubCgroups::parse(&options.cgroup)?;
+    let seccomp = record
+        .seccomp
+        .as_ref()
+        .map(SeccompFilter::build)
+        .transpose()?;
     let cgroup = Cgroup::of(&record)?;
     let init = record.init.ok_or(Error::NotRunning)?;
     let init_pidfd = PidFd::open(&init).ok_or(Error::NotRunning)?;
@@ -145,6 +153,7 @@ pub fn exec(store: &StateStore, options: &ExecOptions) -> Result<i32> {
                 console,
                 preserve_fds: options.preserve_fds,
                 keyring: session_keyring(&id, record.no_new_keyring),
+                seccomp: seccomp.as_ref(),
             })
         }
         (Forked::Parent(pid), Some(pidfd)) => (pid, pidfd),
@@ -155,7 +164,13 @@ pub fn exec(store: &StateStore, options: &ExecOptions) -> Result<i32> {
     drop(child_end);
     drop(console);
 
-    let started = start(&cgroup, &subs, &process, &parent_end, pid).and_then(|()| {
+    let started = start(&cgroup, &subs, &process, &parent_end, pid, |fd| {
+        let exec_process = ProcessIdentity::of(pid)
+            .ok_or_else(|| Error::Init("the exec'd process died while it was set up".into()))?;
+        let state = ContainerState::from_record(&record, Status::Running);
+        forward_seccomp_fd(seccomp.as_ref(), &exec_process, fd, &state)
+    })
+    .and_then(|()| {
         if let Some(path) = &options.pidfd_socket {
             send_pidfd(path, &pidfd)?;
         }
@@ -193,6 +208,7 @@ fn start(
     process: &Process,
     channel: &Channel,
     pid: nix::unistd::Pid,
+    forward_seccomp_fd: impl Fn(i32) -> Result<()>,
 ) -> Result<()> {
     if subs.is_empty() {
         cgroup.add(pid)?;
@@ -200,22 +216,26 @@ fn start(
         cgroup.add_to_sub(pid, subs)?;
     }
     crate::process::limits::apply(pid, process)?;
-    let sync = Error::sys("sync with the exec'd process");
-    channel.send(&ToInit::Go).map_err(sync)?;
     let sync = || Error::sys("sync with the exec'd process");
-    match channel.recv::<FromInit>().map_err(sync())? {
-        Some(FromInit::Ready) => {}
-        Some(FromInit::Failed { error }) => return Err(Error::Init(error)),
-        _ => {
-            return Err(Error::Init(
-                "the exec'd process died while it was set up".into(),
-            ))
+    channel.send(&ToInit::Go).map_err(sync())?;
+    let mut ready = false;
+    loop {
+        match channel.recv::<FromInit>().map_err(sync())? {
+            Some(FromInit::SeccompFd { fd }) => {
+                forward_seccomp_fd(fd)?;
+                channel.send(&ToInit::SeccompFdSent).map_err(sync())?;
+            }
+            Some(FromInit::Ready) if !ready => ready = true,
+            Some(FromInit::Failed { error }) => return Err(Error::Init(error)),
+            // Closed by the exec, after Ready.
+            None if ready => return Ok(()),
+            None => {
+                return Err(Error::Init(
+                    "the exec'd process died while it was set up".into(),
+                ))
+            }
+            Some(other) => return Err(Error::Init(format!("sync: unexpected {other:?}"))),
         }
-    }
-    match channel.recv::<FromInit>().map_err(sync())? {
-        None => Ok(()),
-        Some(FromInit::Failed { error }) => Err(Error::Init(error)),
-        Some(other) => Err(Error::Init(format!("sync: unexpected {other:?}"))),
     }
 }
 

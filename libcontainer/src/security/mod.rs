@@ -1,0 +1,5 @@
+//! What confines a container process beyond its namespaces: its seccomp filter and,
+//! where the host has them, its AppArmor profile and SELinux label.
+
+pub mod seccomp;
+pub mod seccomp_agent;
