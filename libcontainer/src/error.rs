@@ -22,6 +22,8 @@ pub enum Error {
     Hook(#[from] hooks::HookError),
     #[error(transparent)]
     Seccomp(#[from] crate::security::seccomp::SeccompError),
+    #[error(transparent)]
+    Lsm(#[from] crate::security::lsm::LsmError),
     /// The init process failed during setup; the text is its own error.
     #[error("{0}")]
     Init(String),

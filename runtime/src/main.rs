@@ -59,6 +59,16 @@ impl std::fmt::Display for ExecFailed {
 }
 
 fn execute(cli: Cli) -> anyhow::Result<ExitCode> {
+    // The commands that start container processes run from a sealed copy of truman
+    // (CVE-2019-5736); this re-executes truman unless it already does.
+    if matches!(
+        cli.command,
+        Command::Create(_) | Command::Run(_) | Command::Exec(_)
+    ) {
+        use anyhow::Context;
+        libcontainer::process::sealed_exe::ensure_sealed()
+            .context("run from a sealed copy of truman (CVE-2019-5736)")?;
+    }
     let store = StateStore::new(cli.root.clone().unwrap_or_else(default_root));
     let systemd_cgroup = cli.systemd_cgroup;
     let create_options = |args: CreateArgs| CreateOptions {

@@ -83,6 +83,9 @@ pub(crate) fn create_with(
         .as_ref()
         .and_then(|p| p.terminal())
         .unwrap_or(false);
+    if let Some(process) = bundle.spec.process() {
+        crate::security::lsm::check(process)?;
+    }
     let console = console_for(terminal, options.console_socket.as_deref(), local_console)?;
     // Built before anything exists: a filter libseccomp refuses fails here.
     let seccomp = bundle
@@ -290,6 +293,12 @@ fn build(
                 cgroup_path: cgroup.dir().to_owned(),
                 cgroup_hierarchies: cgroup.hierarchies().to_vec(),
                 seccomp,
+                mount_label: bundle
+                    .spec
+                    .linux()
+                    .as_ref()
+                    .and_then(|l| l.mount_label().clone())
+                    .filter(|_| crate::security::selinux::enabled()),
             })
         }
         Forked::Parent(pid) => pid,

@@ -68,6 +68,8 @@ pub(crate) struct InitPlan<'a> {
     pub cgroup_hierarchies: Vec<crate::cgroups::hierarchy::Hierarchy>,
     /// `linux.seccomp`, built by truman.
     pub seccomp: Option<&'a SeccompFilter>,
+    /// `linux.mountLabel`, where the host runs SELinux (elsewhere ignored, as by runc).
+    pub mount_label: Option<String>,
 }
 
 /// The init's entry point: never returns. Setup errors go to truman as text.
@@ -75,6 +77,7 @@ pub(crate) fn run(mut plan: InitPlan<'_>) -> ! {
     for fd in &plan.close_first {
         let _ = nix::unistd::close(*fd);
     }
+    hide_from_the_container();
     match setup(&mut plan) {
         Err(error) => {
             let _ = plan.channel.send(&FromInit::Failed {
@@ -166,6 +169,7 @@ fn setup<'a>(plan: &mut InitPlan<'a>) -> Result<Ready<'a>, InitError> {
             in_userns,
             cgroup_path: &plan.cgroup_path,
             cgroup_hierarchies: &plan.cgroup_hierarchies,
+            mount_label: plan.mount_label.as_deref(),
         };
         let spec_mounts = spec.mounts().clone().unwrap_or_default();
         mounts::mount_all(&spec_mounts, &ctx)?;
@@ -173,7 +177,14 @@ fn setup<'a>(plan: &mut InitPlan<'a>) -> Result<Ready<'a>, InitError> {
             .iter()
             .any(|m| m.destination() == Path::new("/dev") && m.typ().as_deref() == Some("bind"));
         // runc creates a missing cwd (as root, before the root may become read-only).
-        rootfs.dir(process.cwd())?;
+        // Not below /proc or /sys, where the paths are the kernel's (and
+        // /proc/self/fd/N leads to truman's own descriptors, CVE-2024-21626).
+        let cwd = process.cwd();
+        if !cwd.starts_with("/proc") && !cwd.starts_with("/sys") {
+            rootfs
+                .dir(cwd)
+                .map_err(|e| InitError::Other(format!("create cwd {}: {e}", cwd.display())))?;
+        }
         if !dev_is_bind {
             devices::create_devices(
                 &rootfs,
@@ -223,13 +234,9 @@ fn setup<'a>(plan: &mut InitPlan<'a>) -> Result<Ready<'a>, InitError> {
         let socket = plan.console.take().ok_or(InitError::NoConsoleSocket)?;
         console::setup(&socket, process)?;
     }
-    for (key, value) in linux.sysctl().clone().unwrap_or_default() {
-        let path = PathBuf::from("/proc/sys").join(key.replace('.', "/"));
-        std::fs::write(&path, value).map_err(|source| InitError::Path {
-            step: "write sysctl",
-            path,
-            source,
-        })?;
+    let sysctls = linux.sysctl().clone().unwrap_or_default();
+    if !sysctls.is_empty() {
+        write_sysctls(&sysctls)?;
     }
     // Read-only first, as runc: a masked path inside a read-only one is still masked.
     for path in linux.readonly_paths().iter().flatten() {
@@ -307,6 +314,46 @@ fn finish(ready: Ready<'_>, plan: &InitPlan<'_>) -> Result<std::convert::Infalli
     Err(ready.program.exec(plan.preserve_fds))
 }
 
+/// The sysctls, through a procfs instance of truman's own (the container's namespaces
+/// are already the process's): the image could have put something else on `/proc`.
+fn write_sysctls(sysctls: &std::collections::HashMap<String, String>) -> Result<(), InitError> {
+    use std::io::Write;
+    let procfs = pathrs::procfs::ProcfsHandleBuilder::new()
+        .unmasked()
+        .build()
+        .map_err(|source| InitError::Resolve {
+            step: "open procfs",
+            path: "/proc".into(),
+            source,
+        })?;
+    for (key, value) in sysctls {
+        let path = PathBuf::from("sys").join(key.replace('.', "/"));
+        let flags = pathrs::flags::OpenFlags::O_WRONLY | pathrs::flags::OpenFlags::O_CLOEXEC;
+        let file = procfs
+            .open(pathrs::procfs::ProcfsBase::ProcRoot, &path, flags)
+            .map_err(|source| InitError::Resolve {
+                step: "write sysctl",
+                path: Path::new("/proc").join(&path),
+                source,
+            })?;
+        let mut file = file;
+        file.write_all(value.as_bytes())
+            .map_err(|source| InitError::Path {
+                step: "write sysctl",
+                path: Path::new("/proc").join(&path),
+                source,
+            })?;
+    }
+    Ok(())
+}
+
+/// Until it execs the user's program, a container process is a copy of truman: not
+/// dumpable, the container's other processes cannot open its `/proc/<pid>/exe` (the
+/// runtime's binary), fds or memory (CVE-2019-5736). The exec makes it dumpable again.
+fn hide_from_the_container() {
+    let _ = nix::sys::prctl::set_dumpable(false);
+}
+
 /// The first steps of every container process, the init's and an exec'd one's: it
 /// waits until truman has put it in its cgroup (and set its limits and id maps), and
 /// takes a session of its own, as runc gives every container process: no signal of
@@ -328,9 +375,22 @@ fn begin(channel: &Channel) -> Result<(), InitError> {
 /// becomes the process's user with its capabilities, enters its cwd, and finds its
 /// program in the environment it will have.
 fn become_process(process: &Process) -> Result<exec::Program, InitError> {
+    // Before the capabilities go: changing one's exec label may need them.
+    crate::security::lsm::apply(process).map_err(|e| InitError::Other(e.to_string()))?;
     credentials::set_user_and_capabilities(process.user(), process.capabilities().as_ref())?;
     let cwd = process.cwd();
     nix::unistd::chdir(cwd).step(format!("chdir to cwd {}", cwd.display()))?;
+    // A cwd reached through a descriptor of the host (`/proc/self/fd/N`) lies outside
+    // the root, and getcwd says so (CVE-2024-21626): refuse to run there.
+    match std::env::current_dir() {
+        Ok(dir) if dir.is_absolute() => {}
+        _ => {
+            return Err(InitError::Other(format!(
+                "cwd {}: not inside the container's root",
+                cwd.display()
+            )))
+        }
+    }
     let mut env = dedup_env(process.env().as_deref().unwrap_or_default());
     if !env.iter().any(|e| e.starts_with("HOME=")) {
         // Programs expect HOME; runc takes it from the container's /etc/passwd.

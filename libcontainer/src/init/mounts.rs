@@ -18,6 +18,8 @@ pub struct MountContext<'a> {
     pub in_userns: bool,
     pub cgroup_path: &'a Path,
     pub cgroup_hierarchies: &'a [Hierarchy],
+    /// `linux.mountLabel`, where the host runs SELinux.
+    pub mount_label: Option<&'a str>,
 }
 
 pub fn mount_all(mounts: &[Mount], ctx: &MountContext<'_>) -> Result<(), InitError> {
@@ -38,9 +40,24 @@ fn mount_one(m: &Mount, ctx: &MountContext<'_>) -> Result<(), InitError> {
     if typ == "cgroup" {
         return mount_cgroup(dest, &options, ctx);
     }
+    // An image whose /proc (or /sys) is a symlink would have the kernel's files
+    // mounted elsewhere, where the masked and read-only paths do not reach, and a
+    // fake /proc in their place: refused, as runc refuses it (CVE-2019-16884).
+    if matches!(typ, "proc" | "sysfs") && ctx.rootfs.goes_through_symlink(dest)? {
+        return Err(InitError::Other(format!(
+            "mount {typ} on {}: the destination must be a directory of the rootfs, not reached through a symlink",
+            dest.display()
+        )));
+    }
     let target = ctx.rootfs.dir(dest)?;
     let source = m.source().as_deref().unwrap_or(Path::new(typ));
-    let data = options.data();
+    let data = match ctx.mount_label {
+        // The kernel's own trees (proc, sysfs) take no context.
+        Some(label) if !matches!(typ, "proc" | "sysfs") => Some(
+            crate::security::selinux::labeled_mount_data(options.data().as_deref(), label),
+        ),
+        _ => options.data(),
+    };
     mount(
         Some(source),
         &target.proc_path(),

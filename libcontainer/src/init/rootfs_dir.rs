@@ -126,6 +126,15 @@ impl RootfsDir {
         Ok(resolved)
     }
 
+    /// True if a symlink stands anywhere on the way to `dest` in the rootfs.
+    pub fn goes_through_symlink(&self, dest: &Path) -> Result<bool, InitError> {
+        let plain: PathBuf = dest
+            .components()
+            .filter(|c| matches!(c, std::path::Component::Normal(_)))
+            .fold(PathBuf::from("/"), |p, c| p.join(c));
+        Ok(self.expand_symlinks(dest)? != plain)
+    }
+
     /// Resolves `dest` again after something was mounted on it: a handle taken before
     /// the mount names the covered directory, and a remount through it fails.
     pub fn mounted(&self, dest: &Path) -> Result<Target, InitError> {

@@ -15,8 +15,8 @@ use oci_spec::runtime::{LinuxNamespaceType, Process};
 use super::error::{InitError, Step};
 use super::sync::FromInit;
 use super::{
-    become_root_of_userns, begin, console, credentials_and_seccomp, exec, join_new_session_keyring,
-    seccomp,
+    become_root_of_userns, begin, console, credentials_and_seccomp, exec, hide_from_the_container,
+    join_new_session_keyring, seccomp,
 };
 use crate::process::channel::Channel;
 use crate::security::seccomp::SeccompFilter;
@@ -42,6 +42,7 @@ pub(crate) struct TenantPlan<'a> {
 /// The tenant's entry point: never returns. It reports `Ready` right before the exec
 /// and what failed otherwise; a successful exec closes the channel (close-on-exec).
 pub(crate) fn run(plan: TenantPlan<'_>) -> ! {
+    hide_from_the_container();
     let error = match setup(&plan).and_then(|program| {
         plan.channel
             .send(&FromInit::Ready)

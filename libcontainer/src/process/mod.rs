@@ -6,6 +6,7 @@ pub mod clone;
 mod identity;
 pub(crate) mod limits;
 pub mod pidfd;
+pub mod sealed_exe;
 pub mod send_fd;
 
 pub use identity::ProcessIdentity;

@@ -90,6 +90,7 @@ pub fn exec(store: &StateStore, options: &ExecOptions) -> Result<i32> {
     }
     let container_process = container_process(&record)?;
     let process = process::build(&options.process, &container_process)?;
+    crate::security::lsm::check(&process)?;
     let terminal = process.terminal().unwrap_or(false);
     let subs = SubCgroups::parse(&options.cgroup)?;
     let seccomp = record

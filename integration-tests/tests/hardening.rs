@@ -1,0 +1,294 @@
+//! Containers that try to escape: each test replays a known attack on runtimes (the
+//! CVE it is named after, or the class of them) from inside a real container, and
+//! checks from the host that it failed.
+
+use std::os::unix::fs::PermissionsExt;
+use std::path::Path;
+
+use integration_tests::{leftover_cgroups, unique_id, Bundle, Runtime};
+use serde_json::json;
+
+fn sleeper(id: &str) -> Bundle {
+    Bundle::new(id).args(&["sleep", "1000"]).write()
+}
+
+fn file_digest(path: &Path) -> Vec<u8> {
+    std::fs::read(path).unwrap_or_else(|e| panic!("read {}: {e}", path.display()))
+}
+
+/// Every capability the test process has in its bounding set (all but a few on some
+/// hosts), as a `--privileged` container has them.
+fn all_caps() -> serde_json::Value {
+    let status = std::fs::read_to_string("/proc/self/status").unwrap();
+    let line = status.lines().find(|l| l.starts_with("CapBnd:")).unwrap();
+    let mask = u64::from_str_radix(line.split_whitespace().nth(1).unwrap(), 16).unwrap();
+    let names: Vec<String> = (0..41)
+        .filter(|b| mask & (1 << b) != 0)
+        .map(cap_name)
+        .collect();
+    json!(names)
+}
+
+fn cap_name(bit: u32) -> String {
+    const NAMES: [&str; 41] = [
+        "CHOWN",
+        "DAC_OVERRIDE",
+        "DAC_READ_SEARCH",
+        "FOWNER",
+        "FSETID",
+        "KILL",
+        "SETGID",
+        "SETUID",
+        "SETPCAP",
+        "LINUX_IMMUTABLE",
+        "NET_BIND_SERVICE",
+        "NET_BROADCAST",
+        "NET_ADMIN",
+        "NET_RAW",
+        "IPC_LOCK",
+        "IPC_OWNER",
+        "SYS_MODULE",
+        "SYS_RAWIO",
+        "SYS_CHROOT",
+        "SYS_PTRACE",
+        "SYS_PACCT",
+        "SYS_ADMIN",
+        "SYS_BOOT",
+        "SYS_NICE",
+        "SYS_RESOURCE",
+        "SYS_TIME",
+        "SYS_TTY_CONFIG",
+        "MKNOD",
+        "LEASE",
+        "AUDIT_WRITE",
+        "AUDIT_CONTROL",
+        "SETFCAP",
+        "MAC_OVERRIDE",
+        "MAC_ADMIN",
+        "SYSLOG",
+        "WAKE_ALARM",
+        "BLOCK_SUSPEND",
+        "AUDIT_READ",
+        "PERFMON",
+        "BPF",
+        "CHECKPOINT_RESTORE",
+    ];
+    format!("CAP_{}", NAMES[bit as usize])
+}
+
+/// CVE-2019-5736: a process of the container opens the runtime's binary through
+/// `/proc/<pid>/exe` of a runtime process it can see (here the init, which waits for
+/// `start` as a copy of the runtime) and writes to it.
+#[track_caller]
+fn attack_proc_exe(caps: serde_json::Value) -> String {
+    let runtime = Runtime::under_test();
+    let id = unique_id();
+    let bundle = sleeper(&id)
+        .set("/process/capabilities/bounding", caps.clone())
+        .set("/process/capabilities/effective", caps.clone())
+        .set("/process/capabilities/permitted", caps)
+        .write();
+    let binary = std::fs::canonicalize(runtime.bin()).unwrap();
+    let before = file_digest(&binary);
+    runtime.create(&id, &bundle, &[]).assert_success();
+    let init = runtime.init_pid(&id);
+
+    let attack = runtime.cmd(&[
+        "exec",
+        &id,
+        "sh",
+        "-c",
+        "{ cat /proc/1/exe >/dev/null && echo read; } 2>/dev/null; \
+         { echo owned >> /proc/1/exe && echo wrote; } 2>/dev/null; \
+         (exec 3<>/proc/1/exe && echo opened-rw) 2>/dev/null; echo done",
+    ]);
+
+    attack.assert_success();
+    assert_eq!(
+        file_digest(&binary),
+        before,
+        "the runtime's binary was changed"
+    );
+    // What the init runs is a sealed copy, not the host's file.
+    let exe = std::fs::read_link(format!("/proc/{init}/exe")).unwrap();
+    assert!(
+        exe.to_string_lossy().starts_with("/memfd:"),
+        "the init runs {}",
+        exe.display()
+    );
+    attack.stdout
+}
+
+#[test]
+fn the_runtime_binary_cannot_be_reached_from_inside_through_proc_exe() {
+    // Not dumpable until it execs: the container cannot even open it.
+    assert_eq!(attack_proc_exe(json!(["CAP_KILL"])), "done\n");
+}
+
+#[test]
+fn with_every_capability_only_a_sealed_copy_of_the_runtime_is_reachable() {
+    // CAP_SYS_PTRACE lets the container open /proc/1/exe: what it finds is the
+    // sealed copy, which no one can write.
+    let seen = attack_proc_exe(all_caps());
+    assert!(!seen.contains("wrote"), "{seen}");
+    assert!(!seen.contains("opened-rw"), "{seen}");
+    assert!(seen.ends_with("done\n"), "{seen}");
+}
+
+/// CVE-2024-21626: `process.cwd` names a descriptor the runtime leaked into the
+/// container (`/proc/self/fd/N`), which leads to the host's filesystem.
+#[test]
+fn a_cwd_through_a_leaked_descriptor_does_not_reach_the_host() {
+    let runtime = Runtime::under_test();
+    for fd in 3..=15 {
+        let id = unique_id();
+        let bundle = Bundle::new(&id)
+            .args(&["sh", "-c", "pwd; ls -a . ..; ls -a ../.."])
+            .set("/process/cwd", json!(format!("/proc/self/fd/{fd}")))
+            .write();
+
+        let output = runtime.run(&id, &bundle);
+
+        // The bundle and the state directory are what the runtime has open on the
+        // host: neither may show.
+        for host_only in ["config.json", "state.json", "exec.fifo"] {
+            assert!(
+                !output.stdout.contains(host_only),
+                "fd {fd}: the container saw the host's {host_only}: {output}"
+            );
+        }
+        if output.success() {
+            assert!(output.stdout.starts_with('/'), "fd {fd}: {output}");
+        } else {
+            assert!(output.stderr.contains("cwd"), "fd {fd}: {output}");
+        }
+    }
+}
+
+#[test]
+fn exec_cwd_through_a_leaked_descriptor_does_not_reach_the_host() {
+    let runtime = Runtime::under_test();
+    let id = unique_id();
+    let bundle = sleeper(&id);
+    runtime.create_started(&id, &bundle);
+    for fd in 3..=15 {
+        let cwd = format!("/proc/self/fd/{fd}");
+        let output = runtime.cmd(&["exec", "--cwd", &cwd, &id, "sh", "-c", "ls -a . .. ../.."]);
+        for host_only in ["config.json", "state.json", "exec.fifo"] {
+            assert!(
+                !output.stdout.contains(host_only),
+                "fd {fd}: the exec'd process saw the host's {host_only}: {output}"
+            );
+        }
+    }
+}
+
+/// CVE-2019-16884 and its kind: an image whose `/proc` is a symlink would have the
+/// kernel's files mounted where the masked paths do not reach.
+#[test]
+fn an_image_whose_proc_is_a_symlink_is_refused() {
+    let runtime = Runtime::under_test().with_json_log();
+    let id = unique_id();
+    let bundle = sleeper(&id);
+    let proc = bundle.rootfs().join("proc");
+    std::fs::remove_dir(&proc).unwrap();
+    std::fs::create_dir_all(bundle.rootfs().join("fakeproc")).unwrap();
+    std::os::unix::fs::symlink("/fakeproc", &proc).unwrap();
+
+    let output = runtime.create(&id, &bundle, &[]);
+
+    output.assert_failure();
+    assert!(output.stderr.contains("mount proc on /proc"), "{output}");
+    assert!(runtime.list_json().is_empty());
+    assert_eq!(leftover_cgroups(&id), Vec::<std::path::PathBuf>::new());
+    let fake = std::fs::read_dir(bundle.rootfs().join("fakeproc"))
+        .unwrap()
+        .count();
+    assert_eq!(fake, 0, "nothing was mounted through the symlink");
+}
+
+#[test]
+fn the_container_cannot_write_host_sysctls_or_read_masked_kernel_files() {
+    let runtime = Runtime::under_test();
+    let id = unique_id();
+    // Root in the container, with the default capabilities.
+    let script = "\
+        echo '|/tmp/x' > /proc/sys/kernel/core_pattern 2>/dev/null && echo core_pattern; \
+        echo 3 > /proc/sys/vm/drop_caches 2>/dev/null && echo drop_caches; \
+        echo h > /proc/sysrq-trigger 2>/dev/null && echo sysrq; \
+        echo 1 > /sys/kernel/profiling 2>/dev/null && echo sysfs; \
+        test -z \"$(head -c 1 /proc/kcore)\" || echo kcore; \
+        test -z \"$(cat /proc/keys)\" || echo keys; \
+        test -z \"$(ls /sys/firmware)\" || echo firmware; \
+        echo done";
+    let bundle = Bundle::new(&id).args(&["sh", "-c", script]).write();
+    let core_pattern = std::fs::read_to_string("/proc/sys/kernel/core_pattern").unwrap();
+
+    let output = runtime.run(&id, &bundle);
+
+    output.assert_success();
+    assert_eq!(output.stdout, "done\n", "reached from inside: {output}");
+    assert_eq!(
+        std::fs::read_to_string("/proc/sys/kernel/core_pattern").unwrap(),
+        core_pattern
+    );
+}
+
+/// A setuid-root copy of the syscall probe, asked for the effective uid by user 1000.
+fn euid_through_setuid(no_new_privileges: bool) -> String {
+    let runtime = Runtime::under_test();
+    let id = unique_id();
+    let bundle = Bundle::new(&id)
+        .with_syscall_probe()
+        .args(&["/bin/syscall", &libc::SYS_geteuid.to_string()])
+        .set("/process/user", json!({ "uid": 1000, "gid": 1000 }))
+        .set("/process/noNewPrivileges", json!(no_new_privileges))
+        .write();
+    let probe = bundle.rootfs().join("bin/syscall");
+    std::fs::set_permissions(&probe, std::fs::Permissions::from_mode(0o4755)).unwrap();
+    let output = runtime.run(&id, &bundle);
+    output.assert_success();
+    output.stdout
+}
+
+#[test]
+fn no_new_privileges_stops_a_setuid_binary_from_raising_privileges() {
+    assert_eq!(euid_through_setuid(true), "1000 0\n");
+    // The same binary without no_new_privs does become root: the test can tell.
+    assert_eq!(euid_through_setuid(false), "0 0\n");
+}
+
+/// The capability masks of `/proc/self/status`, as the container's process sees them.
+fn cap_masks(caps: serde_json::Value) -> (u64, u64) {
+    let runtime = Runtime::under_test();
+    let id = unique_id();
+    let bundle = Bundle::new(&id)
+        .args(&["sh", "-c", "grep -E '^Cap(Bnd|Amb)' /proc/self/status"])
+        .set("/process/capabilities", caps)
+        .write();
+    let output = runtime.run(&id, &bundle);
+    output.assert_success();
+    let field = |name: &str| {
+        let line = output.stdout.lines().find(|l| l.starts_with(name)).unwrap();
+        u64::from_str_radix(line.split_whitespace().nth(1).unwrap(), 16).unwrap()
+    };
+    (field("CapBnd"), field("CapAmb"))
+}
+
+#[test]
+fn the_bounding_set_is_dropped_and_ambient_is_raised_only_when_asked() {
+    // Bits 5 and 10 of the capability masks.
+    let kill = 1u64 << 5;
+    let net_bind = 1u64 << 10;
+    let (bounding, ambient) = cap_masks(json!({
+        "bounding": ["CAP_KILL"], "effective": ["CAP_KILL"], "permitted": ["CAP_KILL"]
+    }));
+    assert_eq!((bounding, ambient), (kill, 0));
+
+    let both = json!(["CAP_KILL", "CAP_NET_BIND_SERVICE"]);
+    let (bounding, ambient) = cap_masks(json!({
+        "bounding": both, "effective": both, "permitted": both, "inheritable": both,
+        "ambient": ["CAP_NET_BIND_SERVICE"]
+    }));
+    assert_eq!((bounding, ambient), (kill | net_bind, net_bind));
+}
