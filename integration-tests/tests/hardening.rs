@@ -292,3 +292,74 @@ fn the_bounding_set_is_dropped_and_ambient_is_raised_only_when_asked() {
     }));
     assert_eq!((bounding, ambient), (kill | net_bind, net_bind));
 }
+
+/// CVE-2021-30465: the container's image (or another container sharing a volume)
+/// swaps a mount destination for a symlink to a host path while the runtime mounts.
+/// Whatever the timing, nothing may be mounted outside the rootfs, and the container
+/// may never see the host directory.
+#[test]
+fn swapping_a_mount_destination_for_a_symlink_never_mounts_outside_the_rootfs() {
+    use std::sync::atomic::{AtomicBool, Ordering};
+    let runtime = Runtime::under_test();
+    let outside = tempfile::tempdir().unwrap();
+    std::fs::write(outside.path().join("outside-marker"), "host").unwrap();
+    let volume = tempfile::tempdir().unwrap();
+    std::fs::write(volume.path().join("volume-marker"), "volume").unwrap();
+
+    for round in 0..20 {
+        let id = unique_id();
+        let bundle = Bundle::new(&id)
+            .args(&["sh", "-c", "ls -R /mnt 2>/dev/null; echo end"])
+            .set(
+                "/mounts/-",
+                json!({
+                    "destination": "/mnt",
+                    "type": "bind",
+                    "source": volume.path(),
+                    "options": ["rbind"]
+                }),
+            )
+            .write();
+        let rootfs = bundle.rootfs();
+        std::fs::create_dir_all(rootfs.join("mnt")).unwrap();
+        std::os::unix::fs::symlink(outside.path(), rootfs.join("mnt-link")).unwrap();
+        let stop = AtomicBool::new(false);
+
+        let output = std::thread::scope(|scope| {
+            scope.spawn(|| {
+                while !stop.load(Ordering::Relaxed) {
+                    let _ = nix::fcntl::renameat2(
+                        None,
+                        &rootfs.join("mnt"),
+                        None,
+                        &rootfs.join("mnt-link"),
+                        nix::fcntl::RenameFlags::RENAME_EXCHANGE,
+                    );
+                }
+            });
+            let output = runtime.run(&id, &bundle);
+            stop.store(true, Ordering::Relaxed);
+            output
+        });
+
+        assert!(
+            !output.stdout.contains("outside-marker"),
+            "round {round}: the container saw the host directory: {output}"
+        );
+        let entries: Vec<_> = std::fs::read_dir(outside.path())
+            .unwrap()
+            .flatten()
+            .collect();
+        assert_eq!(
+            entries.len(),
+            1,
+            "round {round}: the host directory changed"
+        );
+        let mountinfo = std::fs::read_to_string("/proc/self/mountinfo").unwrap();
+        let outside_path = outside.path().to_string_lossy().into_owned();
+        assert!(
+            !mountinfo.contains(&outside_path),
+            "round {round}: something is mounted on the host directory"
+        );
+    }
+}
