@@ -457,3 +457,36 @@ fn an_exec_process_sends_its_own_fd_to_the_agent() {
         );
     });
 }
+
+#[test]
+fn a_notify_rule_for_unknown_syscalls_only_needs_no_agent() {
+    let mut seccomp = allow_but(json!([
+        { "names": ["no_such_syscall_anywhere"], "action": "SCMP_ACT_NOTIFY" },
+        { "names": ["getppid"], "action": "SCMP_ACT_ERRNO", "errnoRet": 99 }
+    ]));
+    seccomp["listenerPath"] = json!("/nonexistent/agent.sock");
+    assert_eq!(errno_of(&probe(seccomp, &[GETPPID])), 99);
+}
+
+#[test]
+fn start_container_hooks_run_under_the_filter() {
+    let runtime = Runtime::under_test();
+    let id = unique_id();
+    let seccomp = allow_but(json!([
+        { "names": ["getppid"], "action": "SCMP_ACT_ERRNO", "errnoRet": 99 }
+    ]));
+    // A hook runs a binary of the container's: it is held by the same filter.
+    let bundle = probe_bundle(&id, seccomp, &[GETPPID])
+        .set("/root/readonly", json!(false))
+        .set(
+            "/hooks/startContainer",
+            json!([{ "path": "/bin/sh", "args": ["sh", "-c", "syscall 110 > /hook-result"] }]),
+        )
+        .write();
+
+    let output = runtime.run(&id, &bundle);
+
+    assert_eq!(errno_of(&output), 99);
+    let hook = std::fs::read_to_string(bundle.rootfs().join("hook-result")).unwrap();
+    assert_eq!(hook, "-1 99\n");
+}

@@ -62,22 +62,7 @@ impl Program {
 
     /// Closes every descriptor but stdio and the preserved ones at exec, and execs.
     pub fn exec(self, preserve_fds: u32) -> InitError {
-        let first_closed = 3 + preserve_fds;
-        // SAFETY: close_range only changes descriptor flags; CLOSE_RANGE_CLOEXEC keeps
-        // every fd valid until execve, so nothing we still use goes away early.
-        let ret = unsafe {
-            libc::syscall(
-                libc::SYS_close_range,
-                first_closed,
-                u32::MAX,
-                libc::CLOSE_RANGE_CLOEXEC,
-            )
-        };
-        if ret < 0 {
-            // Without close_range (before Linux 5.11), mark each open fd by hand: no
-            // descriptor of truman's may reach the container (CVE-2024-21626).
-            mark_cloexec_from(first_closed as i32);
-        }
+        close_on_exec_from(3 + preserve_fds);
         // truman's Rust runtime ignores SIGPIPE, and an ignored signal stays ignored
         // across exec: the container's programs must get the default back (a shell
         // pipeline relies on dying of it). Nothing may stay blocked either.
@@ -95,6 +80,26 @@ impl Program {
                 source: e,
             },
         }
+    }
+}
+
+/// Marks every descriptor from `first` on close-on-exec: none of truman's (nor any its
+/// caller leaked to it) may reach the container's programs, the hooks the container
+/// process runs included (CVE-2024-21626).
+pub fn close_on_exec_from(first: u32) {
+    // SAFETY: close_range only changes descriptor flags; CLOSE_RANGE_CLOEXEC keeps
+    // every fd valid until execve, so nothing still in use goes away early.
+    let ret = unsafe {
+        libc::syscall(
+            libc::SYS_close_range,
+            first,
+            u32::MAX,
+            libc::CLOSE_RANGE_CLOEXEC,
+        )
+    };
+    if ret < 0 {
+        // Without close_range (before Linux 5.11), mark each open fd by hand.
+        mark_cloexec_from(first as i32);
     }
 }
 

@@ -78,6 +78,7 @@ pub(crate) fn run(mut plan: InitPlan<'_>) -> ! {
         let _ = nix::unistd::close(*fd);
     }
     hide_from_the_container();
+    exec::close_on_exec_from(3 + plan.preserve_fds);
     match setup(&mut plan) {
         Err(error) => {
             let _ = plan.channel.send(&FromInit::Failed {
@@ -295,6 +296,11 @@ fn finish(ready: Ready<'_>, plan: &InitPlan<'_>) -> Result<std::convert::Infalli
         .try_clone()
         .map_err(|e| InitError::Other(format!("dup exec fifo: {e}")))?;
     exec::wait_for_start(fifo)?;
+    // Before the startContainer hooks, which run binaries of the container's: they
+    // are the container's processes too.
+    if let Some(filter) = ready.seccomp_last {
+        seccomp::load(filter, &plan.channel)?;
+    }
     if let Some(list) = plan
         .bundle
         .spec
@@ -307,9 +313,6 @@ fn finish(ready: Ready<'_>, plan: &InitPlan<'_>) -> Result<std::convert::Infalli
             &list,
             ready.state_for_hooks.as_bytes(),
         )?;
-    }
-    if let Some(filter) = ready.seccomp_last {
-        seccomp::load(filter, &plan.channel)?;
     }
     Err(ready.program.exec(plan.preserve_fds))
 }
@@ -400,6 +403,8 @@ fn become_process(process: &Process) -> Result<exec::Program, InitError> {
     if process.no_new_privileges().unwrap_or(false) {
         credentials::set_no_new_privs()?;
     }
+    // A change of uid makes a process dumpable again where fs.suid_dumpable allows.
+    hide_from_the_container();
     Ok(program)
 }
 

@@ -43,17 +43,26 @@ fn mount_one(m: &Mount, ctx: &MountContext<'_>) -> Result<(), InitError> {
     // An image whose /proc (or /sys) is a symlink would have the kernel's files
     // mounted elsewhere, where the masked and read-only paths do not reach, and a
     // fake /proc in their place: refused, as runc refuses it (CVE-2019-16884).
-    if matches!(typ, "proc" | "sysfs") && ctx.rootfs.goes_through_symlink(dest)? {
-        return Err(InitError::Other(format!(
+    let kernel_tree = matches!(typ, "proc" | "sysfs");
+    let symlinked = || {
+        InitError::Other(format!(
             "mount {typ} on {}: the destination must be a directory of the rootfs, not reached through a symlink",
             dest.display()
-        )));
+        ))
+    };
+    if kernel_tree && ctx.rootfs.goes_through_symlink(dest)? {
+        return Err(symlinked());
     }
     let target = ctx.rootfs.dir(dest)?;
+    // Checked again on what was opened: the path may have been swapped meanwhile.
+    if kernel_tree && !ctx.rootfs.is_at(&target, dest) {
+        return Err(symlinked());
+    }
     let source = m.source().as_deref().unwrap_or(Path::new(typ));
     let data = match ctx.mount_label {
-        // The kernel's own trees (proc, sysfs) take no context.
-        Some(label) if !matches!(typ, "proc" | "sysfs") => Some(
+        // The kernel's own trees take no context; an mqueue superblock is shared by
+        // the ipc namespace and refuses a second one (runc leaves it unlabelled too).
+        Some(label) if !matches!(typ, "proc" | "sysfs" | "mqueue") => Some(
             crate::security::selinux::labeled_mount_data(options.data().as_deref(), label),
         ),
         _ => options.data(),

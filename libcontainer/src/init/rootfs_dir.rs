@@ -13,6 +13,8 @@ use super::error::InitError;
 
 pub struct RootfsDir {
     root: Root,
+    /// Where the rootfs is, as the kernel names it.
+    path: PathBuf,
 }
 
 /// An O_PATH handle on a place inside the rootfs, usable as a mount target through
@@ -34,7 +36,12 @@ impl RootfsDir {
             path: path.to_owned(),
             source,
         })?;
-        Ok(Self { root })
+        let path = std::fs::canonicalize(path).map_err(|source| InitError::Path {
+            step: "open rootfs",
+            path: path.to_owned(),
+            source,
+        })?;
+        Ok(Self { root, path })
     }
 
     fn err<'a>(
@@ -124,6 +131,12 @@ impl RootfsDir {
             }
         }
         Ok(resolved)
+    }
+
+    /// True if `target` is the rootfs's `dest` itself, not a place a symlink led to.
+    pub fn is_at(&self, target: &Target, dest: &Path) -> bool {
+        let plain = dest.strip_prefix("/").unwrap_or(dest);
+        std::fs::read_link(target.proc_path()).is_ok_and(|real| real == self.path.join(plain))
     }
 
     /// True if a symlink stands anywhere on the way to `dest` in the rootfs.

@@ -1,5 +1,7 @@
 //! When and how a container process loads its seccomp filter. As late as it can: right
-//! before exec, so that a profile may forbid what the setup needed. Two things move it
+//! before exec (for the init, once `start` has come, before the startContainer hooks,
+//! whose binaries are the container's), so that a profile may forbid what the setup
+//! needed. Two things move it
 //! earlier: without no_new_privs, loading a filter takes CAP_SYS_ADMIN, which the
 //! process may be about to drop; and with SCMP_ACT_NOTIFY rules, truman must still be
 //! there to pass the notification fd to the agent.

@@ -43,6 +43,7 @@ pub(crate) struct TenantPlan<'a> {
 /// and what failed otherwise; a successful exec closes the channel (close-on-exec).
 pub(crate) fn run(plan: TenantPlan<'_>) -> ! {
     hide_from_the_container();
+    exec::close_on_exec_from(3 + plan.preserve_fds);
     let error = match setup(&plan).and_then(|program| {
         plan.channel
             .send(&FromInit::Ready)

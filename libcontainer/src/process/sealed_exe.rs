@@ -67,8 +67,14 @@ fn memfd() -> io::Result<OwnedFd> {
             return Ok(unsafe { OwnedFd::from_raw_fd(fd) });
         }
         let e = io::Error::last_os_error();
-        if e.raw_os_error() != Some(libc::EINVAL) {
-            return Err(e);
+        match e.raw_os_error() {
+            Some(libc::EINVAL) => continue,
+            Some(libc::EACCES) => {
+                return Err(io::Error::other(
+                    "the kernel refuses executable memfds (vm.memfd_noexec = 2)",
+                ))
+            }
+            _ => return Err(e),
         }
     }
     Err(io::Error::from_raw_os_error(libc::EINVAL))

@@ -29,9 +29,17 @@ pub fn exec_attr(profile: &str, stacked: bool) -> (&'static str, String) {
 
 /// Confines the calling process by `profile` from its next exec on.
 pub fn apply(profile: &str) -> Result<(), LsmError> {
-    let stacked = Path::new("/proc/self/attr/apparmor").is_dir();
-    let (file, text) = exec_attr(profile, stacked);
-    write_attr(file, &text).map_err(|e| LsmError::Apply {
+    // Whether the kernel stacks LSMs shows in which attribute exists, asked of the
+    // same procfs the write goes to.
+    let (file, text) = exec_attr(profile, true);
+    let written = match write_attr(file, &text) {
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => {
+            let (file, text) = exec_attr(profile, false);
+            write_attr(file, &text)
+        }
+        other => other,
+    };
+    written.map_err(|e| LsmError::Apply {
         what: format!("apparmor profile {profile:?}"),
         source: e,
     })

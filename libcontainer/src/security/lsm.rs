@@ -73,6 +73,11 @@ pub(super) fn write_attr(file: &str, text: &str) -> std::io::Result<()> {
             file,
             OpenFlags::O_WRONLY | OpenFlags::O_CLOEXEC,
         )
-        .map_err(std::io::Error::other)?;
+        .map_err(|e| match e.kind() {
+            pathrs::error::ErrorKind::OsError(Some(errno)) => {
+                std::io::Error::from_raw_os_error(errno)
+            }
+            _ => std::io::Error::other(e),
+        })?;
     attr.write_all(text.as_bytes())
 }

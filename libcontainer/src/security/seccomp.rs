@@ -114,7 +114,6 @@ impl SeccompFilter {
                     "SCMP_ACT_NOTIFY cannot be used for the write syscall",
                 ));
             }
-            notify |= rule_action == ScmpAction::Notify;
             // libseccomp refuses a rule that repeats the default; it changes nothing.
             if rule_action == default {
                 continue;
@@ -139,6 +138,8 @@ impl SeccompFilter {
                     same_argument_twice,
                 )
                 .map_err(|e| error(format!("{field} ({name})"), e))?;
+                // Only a notify rule the filter really has makes a listener.
+                notify |= rule_action == ScmpAction::Notify;
             }
         }
         let listener = match (notify, seccomp.listener_path()) {
