@@ -4,13 +4,16 @@
 
 use integration_tests::{unique_id, Bundle, Runtime};
 
-/// A running container with an init and one child; returns the bundle.
+/// A running container with an init and one child; returns once the child exists
+/// (the init says so on its stdout).
 fn running(runtime: &Runtime, id: &str) -> Bundle {
     let bundle = Bundle::new(id)
-        .args(&["sh", "-c", "sleep 1000 & wait"])
+        .args(&["sh", "-c", "sleep 1000 & echo started; wait"])
         .write();
-    runtime.create(id, &bundle, &[]).assert_success();
+    let (created, mut stdout) = runtime.create_piped(id, &bundle, &[]);
+    created.assert_success();
     runtime.start(id).assert_success();
+    assert_eq!(stdout.read_line().as_deref(), Some("started"));
     bundle
 }
 
