@@ -38,6 +38,7 @@
 mod binary;
 mod bundle;
 pub mod console;
+mod failure;
 mod host;
 pub mod mountinfo;
 mod output;
@@ -50,6 +51,7 @@ mod spec;
 
 pub use binary::runtime_under_test;
 pub use bundle::Bundle;
+pub use failure::assert_failed_cleanly;
 pub use host::{host_ns, leftover_cgroups, test_cgroups_path, CGROUP_TEST_PARENT};
 pub use output::{ContainerStdout, Output};
 pub use probe::syscall_probe;

@@ -3,9 +3,9 @@
 //! a mount label alone is ignored, as runc ignores it. What truman writes where the
 //! LSMs run is unit-tested in `libcontainer/src/security/`.
 
-use std::path::{Path, PathBuf};
+use std::path::Path;
 
-use integration_tests::{leftover_cgroups, unique_id, Bundle, Runtime};
+use integration_tests::{assert_failed_cleanly, unique_id, Bundle, Runtime};
 use serde_json::json;
 
 fn assert_host_without_lsms() {
@@ -26,12 +26,7 @@ fn assert_refused(pointer: &str, value: serde_json::Value, mentions: &str) {
 
     let output = runtime.create(&id, &bundle, &[]);
 
-    output.assert_failure();
-    assert!(output.stderr.contains(mentions), "{output}");
-    let last = runtime.log_lines().pop().expect("an error line in --log");
-    assert!(last["msg"].as_str().unwrap().contains(mentions), "{last}");
-    assert!(runtime.list_json().is_empty());
-    assert_eq!(leftover_cgroups(&id), Vec::<PathBuf>::new());
+    assert_failed_cleanly(&runtime, &output, &id, &[&[mentions]]);
 }
 
 #[test]

@@ -10,7 +10,8 @@ use std::path::{Path, PathBuf};
 use std::process::{Command, Stdio};
 
 use integration_tests::{
-    leftover_cgroups, unique_id, wait_exit, Bundle, Runtime, CGROUP_TEST_PARENT,
+    assert_failed_cleanly, leftover_cgroups, unique_id, wait_exit, Bundle, Runtime,
+    CGROUP_TEST_PARENT,
 };
 use serde_json::{json, Value};
 
@@ -411,18 +412,7 @@ fn assert_refused(resources: Value, field: &str) {
 
     let output = runtime.create(&id, &bundle, &[]);
 
-    output.assert_failure();
-    assert!(output.stderr.contains(field), "{output}");
-    assert_eq!(
-        output.stderr.trim().lines().count(),
-        1,
-        "one line: {output}"
-    );
-    let last = runtime.log_lines().pop().expect("an error line in --log");
-    assert_eq!(last["level"], "error");
-    assert!(last["msg"].as_str().unwrap().contains(field), "{last}");
-    assert_eq!(leftover_cgroups(&id), Vec::<PathBuf>::new());
-    assert!(runtime.list_json().is_empty());
+    assert_failed_cleanly(&runtime, &output, &id, &[&[field]]);
 }
 
 #[test]

@@ -10,7 +10,7 @@ use std::path::PathBuf;
 use integration_tests::console::receive_master;
 use integration_tests::seccomp_profile::{oci_seccomp, ENGINE_DEFAULT_CAPS};
 use integration_tests::{
-    fixture, leftover_cgroups, unique_id, Bundle, Output, Runtime, COMMAND_TIMEOUT,
+    assert_failed_cleanly, fixture, unique_id, Bundle, Output, Runtime, COMMAND_TIMEOUT,
 };
 use nix::poll::{poll, PollFd, PollFlags, PollTimeout};
 use serde_json::{json, Value};
@@ -240,12 +240,7 @@ fn assert_refused(seccomp: Value, mentions: &str) {
 
     let output = runtime.create(&id, &bundle, &[]);
 
-    output.assert_failure();
-    assert!(output.stderr.contains(mentions), "{output}");
-    let last = runtime.log_lines().pop().expect("an error line in --log");
-    assert!(last["msg"].as_str().unwrap().contains(mentions), "{last}");
-    assert!(runtime.list_json().is_empty());
-    assert_eq!(leftover_cgroups(&id), Vec::<PathBuf>::new());
+    assert_failed_cleanly(&runtime, &output, &id, &[&[mentions]]);
 }
 
 #[test]
