@@ -360,6 +360,12 @@ fn update_changes_live_limits_from_flags_from_a_file_and_from_stdin() {
     assert_eq!(read("cpuset", &id, "cpuset.cpus"), "0");
     // What the update did not name is left as it was.
     assert_eq!(read("pids", &id, "pids.max"), "9");
+
+    // The plural spelling of runc's --cpu-share works too.
+    runtime
+        .cmd(&["update", "--cpu-shares", "128", &id])
+        .assert_success();
+    assert_eq!(read("cpu", &id, "cpu.shares"), "128");
 }
 
 #[test]

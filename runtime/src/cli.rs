@@ -220,7 +220,8 @@ pub struct UpdateArgs {
     pub cpu_quota: Option<i64>,
     #[arg(long)]
     pub cpu_burst: Option<u64>,
-    #[arg(long)]
+    /// CPU shares (runc's name; `--cpu-shares` is accepted too).
+    #[arg(long, alias = "cpu-shares")]
     pub cpu_share: Option<u64>,
     #[arg(long)]
     pub cpu_rt_period: Option<u64>,
