@@ -12,7 +12,7 @@ use nix::sys::stat::Mode;
 use nix::unistd::{mkfifo, Pid};
 use oci_spec::runtime::{LinuxIdMapping, LinuxNamespaceType, Spec};
 
-use super::handoff::{console_for, send_pidfd};
+use super::handoff::{console_for, forward_seccomp_fd, send_pidfd};
 use super::query::ContainerState;
 use super::{pid_file, status::status_of};
 use crate::cgroups::{self, Cgroup};
@@ -402,25 +402,6 @@ fn build(
     Ok(init)
 }
 
-/// Takes the seccomp notification fd a container process reports (`fd`, its number
-/// there) and sends it to the filter's agent with `state`.
-pub(crate) fn forward_seccomp_fd(
-    filter: Option<&SeccompFilter>,
-    process: &ProcessIdentity,
-    fd: i32,
-    state: &ContainerState,
-) -> Result<()> {
-    let listener = filter
-        .and_then(|f| f.listener.as_ref())
-        .ok_or_else(|| Error::Init("seccomp listenerPath is not set".into()))?;
-    let pidfd = PidFd::open(process)
-        .ok_or_else(|| Error::Init("the container process exited during setup".into()))?;
-    let copy = pidfd
-        .get_fd(fd)
-        .map_err(Error::sys("take the seccomp notify fd (pidfd_getfd)"))?;
-    crate::security::seccomp_agent::send(listener, &copy, process.pid, state)
-}
-
 /// The session keyring a container's processes share, unless `--no-new-keyring`.
 pub(crate) fn session_keyring(id: &ContainerId, no_new_keyring: bool) -> Option<String> {
     (!no_new_keyring).then(|| format!("_ses.{id}"))
@@ -428,7 +409,7 @@ pub(crate) fn session_keyring(id: &ContainerId, no_new_keyring: bool) -> Option<
 
 /// The OCI state handed to hooks on stdin.
 pub(crate) fn hook_state(record: &StateRecord, status: Status) -> Result<String> {
-    let state = super::query::ContainerState::from_record(record, status);
+    let state = ContainerState::from_record(record, status);
     serde_json::to_string(&state).map_err(|e| Error::Sys {
         op: "serialize state".into(),
         source: e.into(),

@@ -17,9 +17,9 @@ use oci_spec::runtime::{LinuxNamespaceType, Process};
 
 pub use process::{ExecArgs, ExecProcess};
 
-use super::create::{forward_seccomp_fd, session_keyring};
+use super::create::session_keyring;
 use super::foreground::Foreground;
-use super::handoff::{console_for, send_pidfd};
+use super::handoff::{console_for, forward_seccomp_fd, send_pidfd};
 use super::pid_file;
 use super::query::ContainerState;
 use super::status::status_of;
