@@ -45,3 +45,12 @@ pub fn host_ns(kind: &str) -> String {
         .to_string_lossy()
         .into_owned()
 }
+
+/// Whether the host mounts a cgroup v1 hierarchy carrying `controller`. Asked of the
+/// mount table, not of `/sys/fs/cgroup/<controller>`: podman leaves empty directories
+/// there for controllers the host does not have.
+pub fn host_has_v1_controller(controller: &str) -> bool {
+    crate::mountinfo::own_mounts()
+        .iter()
+        .any(|m| m.fstype == "cgroup" && m.super_options.iter().any(|o| o == controller))
+}

@@ -52,7 +52,9 @@ mod spec;
 pub use binary::runtime_under_test;
 pub use bundle::Bundle;
 pub use failure::assert_failed_cleanly;
-pub use host::{host_ns, leftover_cgroups, test_cgroups_path, CGROUP_TEST_PARENT};
+pub use host::{
+    host_has_v1_controller, host_ns, leftover_cgroups, test_cgroups_path, CGROUP_TEST_PARENT,
+};
 pub use output::{ContainerStdout, Output};
 pub use probe::syscall_probe;
 pub use process::{is_alive, parent_pid, wait_exit, COMMAND_TIMEOUT};

@@ -101,6 +101,9 @@ impl Cgroup {
             return Err(self.refused(&field, &why));
         }
         self.check_memory_before_update(resources)?;
+        if v1 {
+            self.check_blkio_weights(resources)?;
+        }
 
         let mut for_libcgroups = resources.clone();
         // libcgroups has no rdma controller, its v1 manager finds hugetlb only on a
@@ -246,6 +249,55 @@ impl Cgroup {
             }
         }
         Ok(())
+    }
+
+    /// A blkio weight needs a proportional-weight I/O scheduler: CFQ (gone since Linux
+    /// 5.0) gave `blkio.weight`, BFQ gives `blkio.bfq.weight`, and a host with neither
+    /// has no file to write. The kernel's ENOENT would name a file; this names the field.
+    fn check_blkio_weights(&self, resources: &LinuxResources) -> Result<(), CgroupError> {
+        let Some(blkio) = resources.block_io() else {
+            return Ok(());
+        };
+        let Some(dir) = self.v1_hierarchy("blkio").map(|h| h.dir_of(&self.dir)) else {
+            return Ok(());
+        };
+        let has = |files: &[&str]| files.iter().any(|f| dir.join(f).exists());
+        let devices = blkio.weight_device().as_deref().unwrap_or_default();
+        let wanted = [
+            (
+                "linux.resources.blockIO.weight",
+                blkio.weight().is_some_and(|w| w != 0),
+                &["blkio.weight", "blkio.bfq.weight"][..],
+            ),
+            (
+                "linux.resources.blockIO.weightDevice",
+                devices.iter().any(|d| d.weight().is_some()),
+                &["blkio.weight_device", "blkio.bfq.weight_device"][..],
+            ),
+            (
+                "linux.resources.blockIO.leafWeight",
+                blkio.leaf_weight().is_some(),
+                &["blkio.leaf_weight"][..],
+            ),
+            (
+                "linux.resources.blockIO.weightDevice",
+                devices.iter().any(|d| d.leaf_weight().is_some()),
+                &["blkio.leaf_weight_device"][..],
+            ),
+        ];
+        match wanted
+            .iter()
+            .find(|(_, asked, files)| *asked && !has(files))
+        {
+            Some((field, _, files)) => Err(self.refused(
+                field,
+                &format!(
+                    "this host's blkio cgroup has no {} (no CFQ or BFQ I/O scheduler)",
+                    files.join(" or ")
+                ),
+            )),
+            None => Ok(()),
+        }
     }
 
     /// `memory.checkBeforeUpdate`: a limit below what the container already uses is
