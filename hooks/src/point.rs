@@ -14,6 +14,16 @@ pub enum HookPoint {
 }
 
 impl HookPoint {
+    /// Every point, in lifecycle order.
+    pub const ALL: [HookPoint; 6] = [
+        HookPoint::Prestart,
+        HookPoint::CreateRuntime,
+        HookPoint::CreateContainer,
+        HookPoint::StartContainer,
+        HookPoint::Poststart,
+        HookPoint::Poststop,
+    ];
+
     /// The spec's name for this point, as it appears under `hooks` in `config.json`.
     pub fn name(&self) -> &'static str {
         match self {

@@ -347,6 +347,67 @@ fn a_bind_mount_with_rshared_is_a_peer_group_that_receives_the_callers_mounts() 
     assert!(seen.sees_callers_later_mount);
 }
 
+/// Kubernetes' `mountPropagation: Bidirectional`, as containerd writes it: a shared
+/// root and an `rshared` volume. The volume stays a peer of the caller's mount, so
+/// mounts go both ways: the caller's reach the container, and the container's reach
+/// the caller (and stay there after it is gone).
+#[test]
+fn a_shared_root_keeps_an_rshared_volume_in_the_callers_peer_group() {
+    let runtime = Runtime::under_test();
+    let id = unique_id();
+    let host = host_dir("truman-bind-bidirectional-");
+    in_private_mount_ns(|| {
+        for dir in ["later", "inner"] {
+            std::fs::create_dir(host.path().join(dir)).expect("mkdir");
+        }
+        let caller_group = make_shared_mount(host.path());
+        let (later_source, inner_source) = (format!("later-{id}"), format!("inner-{id}"));
+        let caps = json!(["CAP_SYS_ADMIN"]);
+        let bundle = Bundle::new(&id)
+            .set("/linux/rootfsPropagation", json!("rshared"))
+            .set("/mounts/-", bind(host.path(), "/data", &["rbind", "rshared"]))
+            .set("/process/capabilities/bounding", caps.clone())
+            .set("/process/capabilities/effective", caps.clone())
+            .set("/process/capabilities/permitted", caps)
+            .args(&[
+                "sh",
+                "-c",
+                &format!(
+                    "mount -t tmpfs -o size=64k {inner_source} /data/inner && cat /proc/self/mountinfo"
+                ),
+            ])
+            .write();
+
+        let (created, mut stdout) = runtime.create_piped(&id, &bundle, &[]);
+        created.assert_success();
+        let pid = runtime.init_pid(&id);
+        mount_tmpfs(&later_source, &host.path().join("later"));
+        runtime.start(&id).assert_success();
+        let mountinfo = stdout.read_to_end();
+        assert_eq!(wait_exit(pid), 0, "{mountinfo}");
+
+        let inside = parse_mountinfo(&mountinfo);
+        let data = mount_at(&inside, "/data", &mountinfo);
+        assert_eq!(
+            data.tag("shared"),
+            Some(caller_group.as_str()),
+            "the volume must stay in the caller's peer group; {data:?}"
+        );
+        assert!(
+            inside.iter().any(|m| m.source == later_source),
+            "the caller's mount did not reach the container:\n{mountinfo}"
+        );
+        let inner = host.path().join("inner");
+        let callers = integration_tests::mountinfo::own_mounts();
+        assert!(
+            callers
+                .iter()
+                .any(|m| m.source == inner_source && Path::new(&m.mount_point) == inner),
+            "the container's mount did not reach the caller"
+        );
+    });
+}
+
 // ---------------------------------------------------------------- escapes
 
 /// How a mount destination tries to reach a host directory.

@@ -416,6 +416,31 @@ fn rootfs_propagation_shared_makes_the_root_a_new_peer_group() {
     assert_shared("shared");
 }
 
+#[track_caller]
+fn assert_unbindable(propagation: &str) {
+    let seen = propagation_seen(Some(propagation));
+
+    assert!(
+        seen.root.tags.iter().any(|t| t == "unbindable"),
+        "/ must be unbindable; tags {:?}",
+        seen.root.tags
+    );
+    assert!(
+        !seen.sees_callers_later_mount,
+        "an unbindable / is private too"
+    );
+}
+
+#[test]
+fn rootfs_propagation_runbindable_makes_the_root_unbindable() {
+    assert_unbindable("runbindable");
+}
+
+#[test]
+fn rootfs_propagation_unbindable_makes_the_root_unbindable() {
+    assert_unbindable("unbindable");
+}
+
 // ---------------------------------------------------------------- --no-pivot
 
 /// A script that prints what `/` is: its device and inode, those of `/..`,

@@ -103,6 +103,8 @@ pub enum Command {
         interval: String,
         id: String,
     },
+    /// Print what this truman can do (runtime-spec features.json).
+    Features,
     /// Write a default config.json.
     Spec {
         #[arg(short, long, default_value = ".")]

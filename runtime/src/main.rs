@@ -138,6 +138,7 @@ fn execute(cli: Cli) -> anyhow::Result<ExitCode> {
             };
             container::events(&store, &id, interval, &mut output::event_line)?;
         }
+        Command::Features => output::features(&libcontainer::features::features())?,
         Command::Spec { bundle } => {
             let rootless = cli.rootless.as_deref() == Some("true");
             libcontainer::spec::write_default(&bundle, rootless)?

@@ -14,6 +14,24 @@ pub fn json<T: Serialize>(value: &T) -> anyhow::Result<()> {
     Ok(())
 }
 
+/// `features`, indented as runc prints it, without the fields truman leaves unset
+/// (the spec's "unknown"), which oci-spec would print as `null`.
+pub fn features(features: &libcontainer::spec::Features) -> anyhow::Result<()> {
+    fn without_nulls(value: &mut serde_json::Value) {
+        match value {
+            serde_json::Value::Object(map) => {
+                map.retain(|_, v| !v.is_null());
+                map.values_mut().for_each(without_nulls);
+            }
+            serde_json::Value::Array(items) => items.iter_mut().for_each(without_nulls),
+            _ => {}
+        }
+    }
+    let mut value = serde_json::to_value(features)?;
+    without_nulls(&mut value);
+    json(&value)
+}
+
 /// One compact JSON value and a newline (what go-runc's `Ps` decodes).
 pub fn json_line<T: Serialize>(value: &T) -> anyhow::Result<()> {
     let mut out = std::io::stdout().lock();

@@ -9,8 +9,8 @@ use std::path::PathBuf;
 
 use nix::sched::{setns, unshare, CloneFlags};
 use nix::sys::stat::Mode;
-use nix::unistd::{mkfifo, Pid};
-use oci_spec::runtime::{LinuxIdMapping, LinuxNamespaceType, Spec};
+use nix::unistd::mkfifo;
+use oci_spec::runtime::{LinuxNamespaceType, Spec};
 
 use super::handoff::{console_for, forward_seccomp_fd, send_pidfd};
 use super::query::ContainerState;
@@ -22,6 +22,7 @@ use crate::init::{self, InitPlan};
 use crate::process::channel::channel_pair;
 use crate::process::child_namespaces::ChildNamespaces;
 use crate::process::clone::{clone3, flags, Forked};
+use crate::process::id_map;
 use crate::process::pidfd::PidFd;
 use crate::process::ProcessIdentity;
 use crate::security::seccomp::SeccompFilter;
@@ -214,6 +215,9 @@ fn build(
         0
     };
     let mut join = Vec::new();
+    // Before any namespace of the container is joined: the user namespaces these are
+    // mapped through are made by children of truman's.
+    let idmapped_mounts = super::idmapped_mounts::prepare(bundle)?;
     // truman's own pid and time namespaces for its next children, restored right after
     // the clone: the hooks truman forks must run in the runtime's namespaces.
     let own_for_children = ChildNamespaces::save()?;
@@ -293,6 +297,7 @@ fn build(
                 cgroup_path: cgroup.dir().to_owned(),
                 cgroup_hierarchies: cgroup.hierarchies().to_vec(),
                 seccomp,
+                idmapped_mounts,
                 mount_label: bundle
                     .spec
                     .linux()
@@ -304,6 +309,7 @@ fn build(
         Forked::Parent(pid) => pid,
     };
     drop(child_end);
+    drop(idmapped_mounts);
     drop(fifo);
     drop(exec_error);
     drop(console);
@@ -332,16 +338,10 @@ fn build(
     }
     if new_userns {
         let linux = bundle.spec.linux().as_ref();
-        write_id_map(
-            pid,
-            "uid_map",
-            linux.and_then(|l| l.uid_mappings().as_deref()),
-        )?;
-        write_id_map(
-            pid,
-            "gid_map",
-            linux.and_then(|l| l.gid_mappings().as_deref()),
-        )?;
+        let uid = linux.map(|l| id_map::listed(l.uid_mappings()));
+        let gid = linux.map(|l| id_map::listed(l.gid_mappings()));
+        id_map::write(pid, "uid_map", uid.unwrap_or_default())?;
+        id_map::write(pid, "gid_map", gid.unwrap_or_default())?;
     }
     parent_end
         .send(&ToInit::Go)
@@ -414,16 +414,6 @@ pub(crate) fn hook_state(record: &StateRecord, status: Status) -> Result<String>
         op: "serialize state".into(),
         source: e.into(),
     })
-}
-
-fn write_id_map(pid: Pid, file: &str, mappings: Option<&[LinuxIdMapping]>) -> Result<()> {
-    let text: String = mappings
-        .unwrap_or_default()
-        .iter()
-        .map(|m| format!("{} {} {}\n", m.container_id(), m.host_id(), m.size()))
-        .collect();
-    let path = format!("/proc/{pid}/{file}");
-    std::fs::write(&path, text).map_err(Error::sys(format!("write {path}")))
 }
 
 fn write_time_offsets(spec: &Spec) -> Result<()> {

@@ -7,6 +7,7 @@ mod events;
 mod exec;
 mod foreground;
 mod handoff;
+mod idmapped_mounts;
 mod kill;
 mod pause;
 mod pid_file;

@@ -8,11 +8,11 @@
 //! back only through the sync channel.
 
 mod console;
+mod copy_up;
 mod credentials;
 mod devices;
 mod error;
 mod exec;
-mod mount_options;
 mod mounts;
 mod paths;
 mod rootfs;
@@ -70,6 +70,9 @@ pub(crate) struct InitPlan<'a> {
     pub seccomp: Option<&'a SeccompFilter>,
     /// `linux.mountLabel`, where the host runs SELinux (elsewhere ignored, as by runc).
     pub mount_label: Option<String>,
+    /// The id-mapped trees truman made for the bind mounts that ask for one, by index
+    /// in `mounts`.
+    pub idmapped_mounts: Vec<(usize, OwnedFd)>,
 }
 
 /// The init's entry point: never returns. Setup errors go to truman as text.
@@ -171,6 +174,7 @@ fn setup<'a>(plan: &mut InitPlan<'a>) -> Result<Ready<'a>, InitError> {
             cgroup_path: &plan.cgroup_path,
             cgroup_hierarchies: &plan.cgroup_hierarchies,
             mount_label: plan.mount_label.as_deref(),
+            idmapped: &plan.idmapped_mounts,
         };
         let spec_mounts = spec.mounts().clone().unwrap_or_default();
         mounts::mount_all(&spec_mounts, &ctx)?;
@@ -254,6 +258,7 @@ fn setup<'a>(plan: &mut InitPlan<'a>) -> Result<Ready<'a>, InitError> {
     {
         rootfs::make_readonly()?;
     }
+    rootfs::make_unbindable(propagation)?;
 
     let program = credentials_and_seccomp(process, plan.seccomp, &plan.channel)?;
     Ok(Ready {

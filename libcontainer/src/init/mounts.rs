@@ -1,14 +1,17 @@
 //! The spec's `mounts`, each landing on a target resolved inside the rootfs.
 
+use std::os::fd::{AsFd, BorrowedFd, OwnedFd};
 use std::path::Path;
 
 use nix::mount::{mount, MsFlags};
 use oci_spec::runtime::Mount;
 
+use super::copy_up;
 use super::error::{InitError, Step};
-use super::mount_options::{self, MountOptions};
 use super::rootfs_dir::{RootfsDir, Target};
 use crate::cgroups::hierarchy::{Hierarchy, Kind};
+use crate::mount_attr;
+use crate::spec::mount_options::{self, MountOptions};
 
 /// What a mount needs to know of the container beyond the mount itself.
 pub struct MountContext<'a> {
@@ -20,26 +23,63 @@ pub struct MountContext<'a> {
     pub cgroup_hierarchies: &'a [Hierarchy],
     /// `linux.mountLabel`, where the host runs SELinux.
     pub mount_label: Option<&'a str>,
+    /// The id-mapped trees truman cloned for the bind mounts that ask for one, by
+    /// index in `mounts`: attached where a bind would be made.
+    pub idmapped: &'a [(usize, OwnedFd)],
+}
+
+impl MountContext<'_> {
+    fn idmapped(&self, index: usize) -> Option<BorrowedFd<'_>> {
+        self.idmapped
+            .iter()
+            .find(|(i, _)| *i == index)
+            .map(|(_, fd)| fd.as_fd())
+    }
 }
 
 pub fn mount_all(mounts: &[Mount], ctx: &MountContext<'_>) -> Result<(), InitError> {
-    for m in mounts {
+    for (index, m) in mounts.iter().enumerate() {
         let _span = tracing::debug_span!("mount", dest = %m.destination().display()).entered();
-        mount_one(m, ctx)?;
+        mount_one(index, m, ctx)?;
     }
     Ok(())
 }
 
-fn mount_one(m: &Mount, ctx: &MountContext<'_>) -> Result<(), InitError> {
+fn mount_one(index: usize, m: &Mount, ctx: &MountContext<'_>) -> Result<(), InitError> {
     let options = mount_options::parse(m.options().as_deref().unwrap_or_default());
     let typ = m.typ().as_deref().unwrap_or("");
     let dest = m.destination();
     if typ == "bind" || options.is_bind() {
-        return bind_mount(m, &options, ctx);
+        bind_mount(m, &options, ctx.idmapped(index), ctx)?;
+    } else if typ == "cgroup" {
+        mount_cgroup(dest, &options, ctx)?;
+    } else {
+        mount_filesystem(m, typ, &options, ctx)?;
     }
-    if typ == "cgroup" {
-        return mount_cgroup(dest, &options, ctx);
+    let attrs = options.recursive;
+    if !attrs.is_empty() {
+        // After the remount and the propagation: the last word on the flags of the
+        // mount and of everything below it (a plain remount reaches only the top).
+        let target = ctx.rootfs.mounted(dest)?;
+        mount_attr::set(target.as_fd(), true, attrs.set, attrs.clear).map_err(|source| {
+            InitError::Path {
+                step: "set recursive mount attributes on",
+                path: dest.to_owned(),
+                source,
+            }
+        })?;
     }
+    Ok(())
+}
+
+/// A mount of a filesystem (tmpfs, proc, mqueue...), not a bind.
+fn mount_filesystem(
+    m: &Mount,
+    typ: &str,
+    options: &MountOptions,
+    ctx: &MountContext<'_>,
+) -> Result<(), InitError> {
+    let dest = m.destination();
     // An image whose /proc (or /sys) is a symlink would have the kernel's files
     // mounted elsewhere, where the masked and read-only paths do not reach, and a
     // fake /proc in their place: refused, as runc refuses it (CVE-2019-16884).
@@ -53,6 +93,29 @@ fn mount_one(m: &Mount, ctx: &MountContext<'_>) -> Result<(), InitError> {
     if kernel_tree && ctx.rootfs.goes_through_symlink(dest)? {
         return Err(symlinked());
     }
+    let mut data = options.data.clone();
+    let mut flags = options.flags;
+    let mut copy_from = None;
+    if typ == "tmpfs" {
+        if let Some(covered) = ctx.rootfs.existing(dest) {
+            // As runc: a tmpfs keeps the mode of the directory it covers (a /tmp
+            // stays 1777), unless its own mode= (later, so it wins) says otherwise.
+            if let Ok(stat) = rustix::fs::fstat(&covered) {
+                data.insert(0, format!("mode={:04o}", stat.st_mode & 0o7777));
+            }
+            if options.copy_up {
+                let dir = covered.open_dir().map_err(|source| InitError::Resolve {
+                    step: "tmpcopyup: open",
+                    path: dest.to_owned(),
+                    source,
+                })?;
+                copy_from = Some(dir);
+                // Written to first, made read-only after.
+                flags -= MsFlags::MS_RDONLY;
+            }
+        }
+    }
+    let data = (!data.is_empty()).then(|| data.join(","));
     let target = ctx.rootfs.dir(dest)?;
     // Checked again on what was opened: the path may have been swapped meanwhile.
     if kernel_tree && !ctx.rootfs.is_at(&target, dest) {
@@ -63,22 +126,49 @@ fn mount_one(m: &Mount, ctx: &MountContext<'_>) -> Result<(), InitError> {
         // The kernel's own trees take no context; an mqueue superblock is shared by
         // the ipc namespace and refuses a second one (runc leaves it unlabelled too).
         Some(label) if !matches!(typ, "proc" | "sysfs" | "mqueue") => Some(
-            crate::security::selinux::labeled_mount_data(options.data().as_deref(), label),
+            crate::security::selinux::labeled_mount_data(data.as_deref(), label),
         ),
-        _ => options.data(),
+        _ => data,
     };
     mount(
         Some(source),
         &target.proc_path(),
         Some(typ),
-        options.flags,
+        flags,
         data.as_deref(),
     )
     .step(format!("mount {typ} on {}", dest.display()))?;
-    propagate(&ctx.rootfs.mounted(dest)?, dest, &options)
+    let mounted = ctx.rootfs.mounted(dest)?;
+    if let Some(from) = copy_from {
+        let to = mounted.open_dir().map_err(|source| InitError::Resolve {
+            step: "tmpcopyup: open",
+            path: dest.to_owned(),
+            source,
+        })?;
+        copy_up::copy_tree(from.as_fd(), to.as_fd()).map_err(|e| {
+            InitError::Other(format!("mount tmpfs on {}: tmpcopyup: {e}", dest.display()))
+        })?;
+        if options.flags.contains(MsFlags::MS_RDONLY) {
+            mount_attr::set(mounted.as_fd(), false, libc::MOUNT_ATTR_RDONLY, 0).map_err(
+                |source| InitError::Path {
+                    step: "make read-only",
+                    path: dest.to_owned(),
+                    source,
+                },
+            )?;
+        }
+    }
+    propagate(&mounted, dest, options)
 }
 
-fn bind_mount(m: &Mount, options: &MountOptions, ctx: &MountContext<'_>) -> Result<(), InitError> {
+/// A bind mount of `m.source`, or the attachment of the id-mapped clone of it that
+/// truman made (`idmapped`).
+fn bind_mount(
+    m: &Mount,
+    options: &MountOptions,
+    idmapped: Option<BorrowedFd<'_>>,
+    ctx: &MountContext<'_>,
+) -> Result<(), InitError> {
     let dest = m.destination();
     let source = m.source().as_deref().ok_or_else(|| {
         InitError::Other(format!(
@@ -102,15 +192,27 @@ fn bind_mount(m: &Mount, options: &MountOptions, ctx: &MountContext<'_>) -> Resu
         ctx.rootfs.file(dest)?
     };
     let what = format!("bind mount {} on {}", source.display(), dest.display());
-    let recursive = options.flags & MsFlags::MS_REC;
-    mount(
-        Some(&source),
-        &target.proc_path(),
-        None::<&str>,
-        MsFlags::MS_BIND | recursive,
-        None::<&str>,
-    )
-    .step(&what)?;
+    if let Some(tree) = idmapped {
+        use rustix::mount::MoveMountFlags;
+        rustix::mount::move_mount(
+            tree,
+            "",
+            &target,
+            "",
+            MoveMountFlags::MOVE_MOUNT_F_EMPTY_PATH | MoveMountFlags::MOVE_MOUNT_T_EMPTY_PATH,
+        )
+        .map_err(|e| InitError::Other(format!("{what} (id-mapped): {e}")))?;
+    } else {
+        let recursive = options.flags & MsFlags::MS_REC;
+        mount(
+            Some(&source),
+            &target.proc_path(),
+            None::<&str>,
+            MsFlags::MS_BIND | recursive,
+            None::<&str>,
+        )
+        .step(&what)?;
+    }
     let target = ctx.rootfs.mounted(dest)?;
     let extra = options.remount_flags();
     if !extra.is_empty() {

@@ -9,8 +9,8 @@ use nix::sys::stat::Mode;
 use nix::unistd::{chdir, chroot, fchdir, pivot_root};
 
 use super::error::{InitError, Step};
-use super::mount_options::propagation_flag;
 use super::mounts::locked_flags;
+use crate::spec::mount_options::propagation_flag;
 
 /// Stops mount events from flowing back to the host, then makes the rootfs a mount
 /// point of its own (pivot_root needs one).
@@ -28,15 +28,34 @@ pub fn prepare(
         })?,
         None => MsFlags::MS_SLAVE | MsFlags::MS_REC,
     };
-    // Even with shared propagation asked for, the host's mounts must first stop being
-    // shared with us, or pivot_root refuses; the asked propagation is set after it.
-    let early = if flags.contains(MsFlags::MS_SHARED) {
-        MsFlags::MS_SLAVE | MsFlags::MS_REC
-    } else {
-        flags
-    };
     if own_namespace {
-        mount(None::<&str>, "/", None::<&str>, early, None::<&str>).step("set propagation of /")?;
+        if flags.contains(MsFlags::MS_SHARED) {
+            // The copied namespace's mounts are peers of the caller's, which is what a
+            // shared root is for: a volume bound from a shared mount stays in its peer
+            // group (Kubernetes' Bidirectional propagation). Only `/` itself must not
+            // be shared, or pivot_root refuses; the rootfs's own mount is made private
+            // below, so the container's mounts do not reach the caller.
+            if is_shared(Path::new("/"))? {
+                mount(
+                    None::<&str>,
+                    "/",
+                    None::<&str>,
+                    MsFlags::MS_SLAVE,
+                    None::<&str>,
+                )
+                .step("make / a slave")?;
+            }
+        } else {
+            // An unbindable `/` would refuse the rootfs bind below: the container's
+            // tree is first made private, and unbindable once it is the root.
+            let early = if flags.contains(MsFlags::MS_UNBINDABLE) {
+                MsFlags::MS_PRIVATE | (flags & MsFlags::MS_REC)
+            } else {
+                flags
+            };
+            mount(None::<&str>, "/", None::<&str>, early, None::<&str>)
+                .step("set propagation of /")?;
+        }
         // A non-recursive propagation ("private", "slave") leaves the mount holding the
         // rootfs shared with the caller's namespace: every mount below would leak there,
         // and pivot_root refuses a shared parent. Make that one mount private first.
@@ -113,12 +132,24 @@ pub fn enter(rootfs: &Path, entry: Entry, propagation: Option<&str>) -> Result<(
     }
     chdir("/").step("chdir /")?;
     if let Some(flag) = propagation.and_then(propagation_flag) {
+        // What `prepare` could not set before the root was in place.
         if flag.contains(MsFlags::MS_SHARED) {
             mount(None::<&str>, "/", None::<&str>, flag, None::<&str>)
                 .step("set propagation of /")?;
         }
     }
     Ok(())
+}
+
+/// An unbindable root, the last step of the rootfs: once set, nothing in it can be
+/// bound any more, not even onto itself as a read-only path is.
+pub fn make_unbindable(propagation: Option<&str>) -> Result<(), InitError> {
+    match propagation.and_then(propagation_flag) {
+        Some(flag) if flag.contains(MsFlags::MS_UNBINDABLE) => {
+            mount(None::<&str>, "/", None::<&str>, flag, None::<&str>).step("make / unbindable")
+        }
+        _ => Ok(()),
+    }
 }
 
 /// `root.readonly`: remounts `/` read-only, keeping the flags the kernel locked.
@@ -135,10 +166,10 @@ fn mounts() -> Result<Vec<procfs::process::MountInfo>, InitError> {
         .map_err(|e| InitError::Other(format!("read /proc/self/mountinfo: {e}")))
 }
 
-/// Makes the mount that holds `path` private, if it is shared.
-fn make_parent_mount_private(path: &Path) -> Result<(), InitError> {
-    // The last, longest mount point that contains `path` is the one on top.
-    let holder = mounts()?
+/// The mount on top at `path` or holding it: the last, longest mount point that
+/// contains it.
+fn holder_of(path: &Path) -> Result<Option<procfs::process::MountInfo>, InitError> {
+    Ok(mounts()?
         .into_iter()
         .filter(|m| path.starts_with(&m.mount_point))
         .reduce(|best, m| {
@@ -147,17 +178,25 @@ fn make_parent_mount_private(path: &Path) -> Result<(), InitError> {
             } else {
                 best
             }
-        });
-    let Some(holder) = holder else {
-        return Ok(());
-    };
-    let shared = holder
-        .opt_fields
-        .iter()
-        .any(|f| matches!(f, procfs::process::MountOptFields::Shared(_)));
-    if !shared {
+        }))
+}
+
+fn is_shared(path: &Path) -> Result<bool, InitError> {
+    Ok(holder_of(path)?.is_some_and(|m| {
+        m.opt_fields
+            .iter()
+            .any(|f| matches!(f, procfs::process::MountOptFields::Shared(_)))
+    }))
+}
+
+/// Makes the mount that holds `path` private, if it is shared.
+fn make_parent_mount_private(path: &Path) -> Result<(), InitError> {
+    if !is_shared(path)? {
         return Ok(());
     }
+    let Some(holder) = holder_of(path)? else {
+        return Ok(());
+    };
     let point = &holder.mount_point;
     mount(
         None::<&str>,

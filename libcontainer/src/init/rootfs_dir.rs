@@ -27,6 +27,18 @@ impl Target {
     pub fn proc_path(&self) -> PathBuf {
         PathBuf::from(format!("/proc/self/fd/{}", self.handle.as_fd().as_raw_fd()))
     }
+
+    /// The directory itself, opened for reading its entries.
+    pub fn open_dir(&self) -> Result<std::fs::File, pathrs::error::Error> {
+        self.handle
+            .reopen(OpenFlags::O_RDONLY | OpenFlags::O_DIRECTORY | OpenFlags::O_CLOEXEC)
+    }
+}
+
+impl AsFd for Target {
+    fn as_fd(&self) -> std::os::fd::BorrowedFd<'_> {
+        self.handle.as_fd()
+    }
 }
 
 impl RootfsDir {

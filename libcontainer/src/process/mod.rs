@@ -3,6 +3,7 @@
 pub mod channel;
 pub(crate) mod child_namespaces;
 pub mod clone;
+pub(crate) mod id_map;
 mod identity;
 pub(crate) mod limits;
 pub mod pidfd;

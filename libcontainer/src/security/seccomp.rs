@@ -245,3 +245,109 @@ fn add_rule(
     }
     Ok(())
 }
+
+/// What `features` says of seccomp: every action and operator [`SeccompFilter::build`]
+/// takes, the architectures this libseccomp knows, and the flags it and the kernel can
+/// set (TSYNC always: a single-threaded init has nothing to sync).
+pub fn features() -> oci_spec::runtime::Seccomp {
+    use oci_spec::runtime::{Arch, LinuxSeccompAction as A};
+    const ARCHS: [Arch; 23] = [
+        Arch::ScmpArchX86,
+        Arch::ScmpArchX86_64,
+        Arch::ScmpArchX32,
+        Arch::ScmpArchArm,
+        Arch::ScmpArchAarch64,
+        Arch::ScmpArchMips,
+        Arch::ScmpArchMips64,
+        Arch::ScmpArchMips64n32,
+        Arch::ScmpArchMipsel,
+        Arch::ScmpArchMipsel64,
+        Arch::ScmpArchMipsel64n32,
+        Arch::ScmpArchPpc,
+        Arch::ScmpArchPpc64,
+        Arch::ScmpArchPpc64le,
+        Arch::ScmpArchS390,
+        Arch::ScmpArchS390x,
+        Arch::ScmpArchParisc,
+        Arch::ScmpArchParisc64,
+        Arch::ScmpArchRiscv64,
+        Arch::ScmpArchLoongarch64,
+        Arch::ScmpArchM68k,
+        Arch::ScmpArchSh,
+        Arch::ScmpArchSheb,
+    ];
+    // Those a filter here can take: libseccomp refuses, say, a big-endian one on a
+    // little-endian host.
+    let archs = ARCHS
+        .into_iter()
+        .filter(|a| {
+            let (Ok(arch), Ok(mut context)) = (
+                ScmpArch::from_str(&a.to_string()),
+                ScmpFilterContext::new(ScmpAction::Allow),
+            ) else {
+                return false;
+            };
+            context.add_arch(arch).is_ok()
+        })
+        .collect();
+    let operators = [
+        "SCMP_CMP_NE",
+        "SCMP_CMP_LT",
+        "SCMP_CMP_LE",
+        "SCMP_CMP_EQ",
+        "SCMP_CMP_GE",
+        "SCMP_CMP_GT",
+        "SCMP_CMP_MASKED_EQ",
+    ];
+    let flags = [
+        LinuxSeccompFilterFlag::SeccompFilterFlagTsync,
+        LinuxSeccompFilterFlag::SeccompFilterFlagLog,
+        LinuxSeccompFilterFlag::SeccompFilterFlagSpecAllow,
+        LinuxSeccompFilterFlag::SeccompFilterFlagWaitKillableRecv,
+    ];
+    let supported = flags
+        .iter()
+        .filter(|flag| {
+            let Ok(mut context) = ScmpFilterContext::new(ScmpAction::Allow) else {
+                return false;
+            };
+            match flag {
+                LinuxSeccompFilterFlag::SeccompFilterFlagTsync => true,
+                LinuxSeccompFilterFlag::SeccompFilterFlagLog => context.set_ctl_log(true).is_ok(),
+                LinuxSeccompFilterFlag::SeccompFilterFlagSpecAllow => {
+                    context.set_ctl_ssb(true).is_ok()
+                }
+                LinuxSeccompFilterFlag::SeccompFilterFlagWaitKillableRecv => {
+                    context.set_ctl_waitkill(true).is_ok()
+                }
+            }
+        })
+        .map(|f| f.to_string())
+        .collect();
+    let mut seccomp = oci_spec::runtime::Seccomp::default();
+    seccomp
+        .set_enabled(Some(true))
+        .set_actions(Some(vec![
+            A::ScmpActKill,
+            A::ScmpActKillProcess,
+            A::ScmpActKillThread,
+            A::ScmpActTrap,
+            A::ScmpActErrno,
+            A::ScmpActTrace,
+            A::ScmpActAllow,
+            A::ScmpActLog,
+            A::ScmpActNotify,
+        ]))
+        .set_operators(Some(operators.map(String::from).to_vec()))
+        .set_archs(Some(archs))
+        .set_known_flags(Some(flags.iter().map(|f| f.to_string()).collect()))
+        .set_supported_flags(Some(supported));
+    seccomp
+}
+
+/// The version of the libseccomp truman runs with, as `major.minor.micro`.
+pub fn libseccomp_version() -> Option<String> {
+    libseccomp::ScmpVersion::current()
+        .ok()
+        .map(|v| format!("{}.{}.{}", v.major, v.minor, v.micro))
+}

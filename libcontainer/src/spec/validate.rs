@@ -5,9 +5,9 @@ use std::collections::HashSet;
 
 use oci_spec::runtime::{LinuxNamespaceType, Spec};
 
-type Invalid = (String, String);
+pub(super) type Invalid = (String, String);
 
-fn invalid(field: &str, reason: impl Into<String>) -> Invalid {
+pub(super) fn invalid(field: &str, reason: impl Into<String>) -> Invalid {
     (field.to_owned(), reason.into())
 }
 
@@ -24,17 +24,7 @@ pub(super) fn validate(spec: &Spec) -> Result<(), Invalid> {
     if !process.cwd().is_absolute() {
         return Err(invalid("process.cwd", "must be an absolute path"));
     }
-    for (i, mount) in spec.mounts().iter().flatten().enumerate() {
-        let options = mount.options().as_deref().unwrap_or_default();
-        if let Some(o) = options.iter().find(|o| *o == "idmap" || *o == "ridmap") {
-            // Mounting without the mapping would hand the container files with the
-            // wrong owners: refuse until idmapped mounts are implemented.
-            return Err(invalid(
-                &format!("mounts[{i}].options"),
-                format!("{o:?}: idmapped mounts are not supported yet"),
-            ));
-        }
-    }
+    super::validate_mounts::check_mounts(spec)?;
     if let Some(linux) = spec.linux() {
         let mut seen = HashSet::new();
         let namespaces = linux.namespaces().as_deref().unwrap_or_default();
