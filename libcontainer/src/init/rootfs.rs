@@ -182,19 +182,19 @@ fn holder_of(path: &Path) -> Result<Option<procfs::process::MountInfo>, InitErro
 }
 
 fn is_shared(path: &Path) -> Result<bool, InitError> {
-    Ok(holder_of(path)?.is_some_and(|m| {
-        m.opt_fields
-            .iter()
-            .any(|f| matches!(f, procfs::process::MountOptFields::Shared(_)))
-    }))
+    Ok(holder_of(path)?.is_some_and(|m| shared(&m)))
+}
+
+fn shared(mount: &procfs::process::MountInfo) -> bool {
+    mount
+        .opt_fields
+        .iter()
+        .any(|f| matches!(f, procfs::process::MountOptFields::Shared(_)))
 }
 
 /// Makes the mount that holds `path` private, if it is shared.
 fn make_parent_mount_private(path: &Path) -> Result<(), InitError> {
-    if !is_shared(path)? {
-        return Ok(());
-    }
-    let Some(holder) = holder_of(path)? else {
+    let Some(holder) = holder_of(path)?.filter(shared) else {
         return Ok(());
     };
     let point = &holder.mount_point;
