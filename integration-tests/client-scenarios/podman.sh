@@ -1,0 +1,69 @@
+#!/usr/bin/env bash
+# podman.sh RUNTIME_BINARY
+# truman's own podman scenarios, beside the shared smoke ones (podman-smoke.sh): the
+# mount options podman asks of a runtime that truman once accepted and ignored.
+# Rootful podman with `--runtime RUNTIME_BINARY`, the busybox test image, a private
+# containers.conf for the rlimits this host's root may set, as the smoke script does.
+# Prints "PASS name" / "FAIL name: reason" per scenario, then "N passed, N failed".
+# Needs the shared clients' setup.sh to have run once.
+set -u
+HERE=$(cd "$(dirname "$0")" && pwd)
+CLIENTS=${TRUMAN_CLIENTS:-$HERE/../../../shared/clients}
+[ -r "$CLIENTS/lib.sh" ] || CLIENTS=$HERE/../clients
+. "$CLIENTS/lib.sh"
+need_root
+RT=$(need_runtime "$@") || exit 2
+
+IMAGE=localhost/busybox:test
+LABEL=truman-scenarios=podman-$$
+WORK=$(mktemp -d /tmp/truman-podman.XXXXXX)
+VOLUME=$WORK/volume
+
+nofile=$(ulimit -Hn); nproc=$(ulimit -Hu); pidmax=$(cat /proc/sys/kernel/pid_max)
+[ "$nofile" = unlimited ] && nofile=1048576
+[ "$nproc" = unlimited ] || [ "$nproc" -gt "$pidmax" ] && nproc=$pidmax
+cat >"$WORK/containers.conf" <<CONF
+[containers]
+default_ulimits = ["nofile=$nofile:$nofile", "nproc=$nproc:$nproc"]
+CONF
+export CONTAINERS_CONF=$WORK/containers.conf
+
+pm() { limited podman --runtime "$RT" "$@"; }
+prun() { pm run --rm --label "$LABEL" --network none "$@"; }
+
+cleanup() {
+    local ids
+    ids=$(podman ps -aq --filter "label=$LABEL" 2>/dev/null)
+    [ -n "$ids" ] && podman --runtime "$RT" rm -f -t 0 $ids >/dev/null 2>&1
+    findmnt -rn -o TARGET | grep -F "$WORK/" | sort -r | xargs -r -n1 umount -l 2>/dev/null
+    rm -rf "$WORK"
+}
+trap cleanup EXIT
+
+podman image exists "$IMAGE" || { echo "image $IMAGE missing: run $CLIENTS/setup.sh first" >&2; exit 2; }
+
+# A volume with a submount of its own, made for these scenarios.
+mkdir -p "$VOLUME/sub" && mount -t tmpfs -o size=64k "truman-scenarios-$$" "$VOLUME/sub" ||
+    { echo "cannot mount the volume's submount" >&2; exit 2; }
+
+# `--tmpfs /etc` reaches the runtime with "tmpcopyup": the tmpfs starts with the
+# image's files (a runtime that ignores the option shows an empty /etc), and what the
+# container writes there stays in the tmpfs.
+t_tmpfs_copyup() {
+    local want
+    want=$(prun $IMAGE head -n 1 /etc/passwd) || return 1
+    expect "/etc with --tmpfs /etc" "tmpfs $want written" "$(echo $(prun --tmpfs /etc $IMAGE sh -c \
+        'awk "\$5 == \"/etc\" { print \$9 }" /proc/self/mountinfo; head -n 1 /etc/passwd; echo x > /etc/new && echo written'))"
+}
+# `-v VOLUME:/data:ro` is "rbind" + "ro": the volume and its submount come along, and
+# the volume's own mount refuses writes. (podman 4.3 has no way to ask for "rro", the
+# recursive form: containerd.sh asks for it through ctr.)
+t_read_only_volume() {
+    expect "-v VOLUME:/data:ro" "sub-mounted Read-only file system" "$(echo $(prun -v "$VOLUME:/data:ro" $IMAGE sh -c \
+        'grep -q " /data/sub " /proc/self/mountinfo && echo sub-mounted; touch /data/x 2>&1 | grep -o "Read-only file system"'))" || return 1
+    [ ! -e "$VOLUME/x" ] || { echo "a write reached the volume"; return 1; }
+}
+
+scenario tmpfs-copyup        t_tmpfs_copyup
+scenario read-only-volume    t_read_only_volume
+summary
