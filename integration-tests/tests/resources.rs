@@ -11,7 +11,7 @@ use std::process::{Command, Stdio};
 
 use integration_tests::{
     assert_failed_cleanly, host_has_v1_controller, leftover_cgroups, unique_id, wait_exit, Bundle,
-    Runtime, CGROUP_TEST_PARENT,
+    Output, Runtime, CGROUP_TEST_PARENT,
 };
 use serde_json::{json, Value};
 
@@ -191,6 +191,101 @@ fn the_devices_cgroup_refuses_a_device_the_spec_does_not_allow() {
     );
     output.assert_success();
     assert_eq!(output.stdout, "opened\n");
+}
+
+/// A container with `/dev/loop0` (7:0) and `/dev/loop1` (7:1) created in it.
+fn two_loop_devices(id: &str, rules: Value) -> Bundle {
+    Bundle::new(id)
+        .args(&["sleep", "1000"])
+        .set(
+            "/linux/devices",
+            json!([
+                { "path": "/dev/loop0", "type": "b", "major": 7, "minor": 0 },
+                { "path": "/dev/loop1", "type": "b", "major": 7, "minor": 1 }
+            ]),
+        )
+        .set("/linux/resources/devices", rules)
+        .write()
+}
+
+/// Opens both loop devices inside the container; prints what it could open.
+fn open_loop_devices(runtime: &Runtime, id: &str) -> Output {
+    runtime.cmd(&[
+        "exec",
+        id,
+        "sh",
+        "-c",
+        "for d in loop0 loop1; do head -c 0 /dev/$d && echo $d; done; true",
+    ])
+}
+
+/// docker writes `--device-cgroup-rule 'b 7:* r'` as `"minor": -1`: any minor, at
+/// create and after every kind of update (runc keeps the rules a container was
+/// created with).
+#[test]
+fn a_negative_minor_in_a_device_rule_means_any_minor() {
+    let runtime = Runtime::under_test();
+    let id = unique_id();
+    let rules = json!([
+        { "allow": false, "access": "rwm" },
+        { "allow": true, "type": "b", "major": 7, "minor": -1, "access": "r" }
+    ]);
+    let bundle = two_loop_devices(&id, rules.clone());
+
+    runtime.create(&id, &bundle, &[]).assert_success();
+    let listed = |id: &str| read("devices", id, "devices.list");
+    assert!(
+        listed(&id).lines().any(|l| l == "b 7:* r"),
+        "{}",
+        listed(&id)
+    );
+    runtime.start(&id).assert_success();
+    let opened = open_loop_devices(&runtime, &id);
+    assert_eq!(opened.stdout, "loop0\nloop1\n", "{opened}");
+
+    runtime
+        .cmd(&["update", "--pids-limit", "9", &id])
+        .assert_success();
+    // What containerd sends: the container's whole resources, its rules included.
+    runtime
+        .cmd_with_stdin(
+            &["update", "--resources", "-", &id],
+            &json!({ "pids": { "limit": 10 }, "devices": rules }).to_string(),
+        )
+        .assert_success();
+
+    assert_eq!(read("pids", &id, "pids.max"), "10");
+    assert!(
+        listed(&id).lines().any(|l| l == "b 7:* r"),
+        "{}",
+        listed(&id)
+    );
+    let opened = open_loop_devices(&runtime, &id);
+    assert_eq!(opened.stdout, "loop0\nloop1\n", "{opened}");
+}
+
+#[test]
+fn a_negative_major_in_a_device_rule_means_any_major() {
+    let runtime = Runtime::under_test();
+    let id = unique_id();
+    let bundle = two_loop_devices(
+        &id,
+        json!([
+            { "allow": false, "access": "rwm" },
+            { "allow": true, "type": "b", "major": -1, "minor": 1, "access": "r" }
+        ]),
+    );
+    runtime.create_started(&id, &bundle);
+
+    let devices = read("devices", &id, "devices.list");
+    assert!(devices.lines().any(|l| l == "b *:1 r"), "{devices}");
+    // Minor 1 of any major: loop1, not loop0.
+    let opened = open_loop_devices(&runtime, &id);
+    assert_eq!(opened.stdout, "loop1\n", "{opened}");
+    assert!(
+        opened.stderr.contains("Operation not permitted"),
+        "{opened}"
+    );
 }
 
 #[test]
