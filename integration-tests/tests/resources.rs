@@ -378,6 +378,7 @@ fn events_stats_prints_one_line_of_runcs_shape() {
     let id = unique_id();
     let bundle = sleeper(&id)
         .set("/linux/resources/pids", json!({ "limit": 50 }))
+        .set("/linux/resources/cpu", json!({ "cpus": "0", "mems": "0" }))
         .write();
     runtime.create_started(&id, &bundle);
 
@@ -401,6 +402,28 @@ fn events_stats_prints_one_line_of_runcs_shape() {
     );
     for key in ["blkio", "hugetlb", "intel_rdt"] {
         assert!(data.get(key).is_some(), "{key} missing: {data}");
+    }
+    // runc's cpuset block: the lists as numbers, each flag as the cgroup's file says.
+    let cpuset = &data["cpuset"];
+    assert_eq!(cpuset["cpus"], json!([0]), "{data}");
+    assert_eq!(cpuset["mems"], json!([0]), "{data}");
+    let flags = [
+        "cpu_exclusive",
+        "mem_hardwall",
+        "mem_exclusive",
+        "memory_migrate",
+        "memory_spread_page",
+        "memory_spread_slab",
+        "memory_pressure",
+        "sched_load_balance",
+        "sched_relax_domain_level",
+    ];
+    assert_eq!(cpuset.as_object().unwrap().len(), 2 + flags.len(), "{data}");
+    for flag in flags {
+        let host: i64 = read("cpuset", &id, &format!("cpuset.{flag}"))
+            .parse()
+            .unwrap();
+        assert_eq!(cpuset[flag], host, "{flag}: {data}");
     }
     // The container has a network namespace of its own: its interfaces are listed.
     assert!(data["network_interfaces"].is_array(), "{data}");

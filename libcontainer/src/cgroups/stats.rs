@@ -6,12 +6,14 @@ use std::collections::HashMap;
 use libcgroups::common::CgroupManager;
 use serde::Serialize;
 
+pub use super::cpuset_stats::CpuSet;
 use super::hierarchy::Kind;
 use super::{Cgroup, CgroupError};
 
 #[derive(Debug, Default, Serialize)]
 pub struct Stats {
     pub cpu: Cpu,
+    pub cpuset: CpuSet,
     pub memory: Memory,
     pub pids: Pids,
     pub blkio: Blkio,
@@ -192,6 +194,9 @@ impl Cgroup {
             .stats()
             .map_err(self.manager_error("read statistics"))?;
         let mut stats = convert(raw, self.hierarchies.is_empty());
+        if let Some(cpuset) = self.v1_hierarchy("cpuset") {
+            stats.cpuset = CpuSet::of_v1(&cpuset.dir_of(&self.dir));
+        }
         // On a hybrid host hugetlb may be on the cgroup2 tree, out of the v1 manager's
         // sight.
         let hugetlb_on_v1 = self
@@ -300,6 +305,7 @@ fn convert(raw: libcgroups::stats::Stats, unified: bool) -> Stats {
                 )
             })
             .collect(),
+        cpuset: CpuSet::default(),
         intel_rdt: IntelRdt {},
         network_interfaces: None,
     }
@@ -365,6 +371,7 @@ eth0:    5000      40    1    2    0     0          0         0     3000      30
         let json = serde_json::to_value(Stats::default()).unwrap();
         for key in [
             "cpu",
+            "cpuset",
             "memory",
             "pids",
             "blkio",
