@@ -10,6 +10,7 @@ pub mod container;
 mod error;
 pub mod id;
 mod init;
+pub mod intelrdt;
 pub mod process;
 pub mod security;
 pub mod signal;

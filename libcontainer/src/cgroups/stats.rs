@@ -18,15 +18,12 @@ pub struct Stats {
     pub pids: Pids,
     pub blkio: Blkio,
     pub hugetlb: HashMap<String, Hugetlb>,
-    /// Always empty: runc fills it only where Intel RDT is configured.
-    pub intel_rdt: IntelRdt,
+    /// Empty unless the container has `linux.intelRdt` (filled by `events`).
+    pub intel_rdt: crate::intelrdt::IntelRdtStats,
     /// The container's own interfaces when it has a network namespace of its own
     /// (runc lists the veths it made; truman makes none, so it reads the namespace).
     pub network_interfaces: Option<Vec<NetworkInterface>>,
 }
-
-#[derive(Debug, Default, Serialize)]
-pub struct IntelRdt {}
 
 /// runc's Go struct has no JSON tags, hence the capitalised keys.
 #[derive(Debug, Default, Serialize, PartialEq, Eq)]
@@ -306,7 +303,7 @@ fn convert(raw: libcgroups::stats::Stats, unified: bool) -> Stats {
             })
             .collect(),
         cpuset: CpuSet::default(),
-        intel_rdt: IntelRdt {},
+        intel_rdt: Default::default(),
         network_interfaces: None,
     }
 }
