@@ -3,7 +3,8 @@
 # smoke scenarios on a release build of truman; fails if any scenario fails. Run as root.
 #
 # The scenarios are the shared ones in ../shared/clients; integration-tests/clients holds
-# a copy of them, used only where that directory is absent.
+# a copy of them, used only where that directory is absent. truman's own scenarios for a
+# client, where there are any, are integration-tests/client-scenarios/<client>.sh.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 clients=${TRUMAN_CLIENTS:-../shared/clients}
@@ -13,9 +14,15 @@ if [ ! -x "$clients/setup.sh" ]; then
 fi
 cargo build --release --quiet
 bash "$clients/setup.sh"
+export TRUMAN_CLIENTS=$clients
 failed=0
 for client in podman containerd docker; do
     echo "== $client"
     bash "$clients/$client-smoke.sh" target/release/truman || failed=1
+    own=integration-tests/client-scenarios/$client.sh
+    if [ -f "$own" ]; then
+        echo "== $client (truman's own scenarios)"
+        bash "$own" target/release/truman || failed=1
+    fi
 done
 exit "$failed"

@@ -11,7 +11,7 @@ use std::process::{Command, Stdio};
 
 use integration_tests::{
     assert_failed_cleanly, host_has_v1_controller, leftover_cgroups, unique_id, wait_exit, Bundle,
-    Runtime, CGROUP_TEST_PARENT,
+    Output, Runtime, CGROUP_TEST_PARENT,
 };
 use serde_json::{json, Value};
 
@@ -193,6 +193,101 @@ fn the_devices_cgroup_refuses_a_device_the_spec_does_not_allow() {
     assert_eq!(output.stdout, "opened\n");
 }
 
+/// A container with `/dev/loop0` (7:0) and `/dev/loop1` (7:1) created in it.
+fn two_loop_devices(id: &str, rules: Value) -> Bundle {
+    Bundle::new(id)
+        .args(&["sleep", "1000"])
+        .set(
+            "/linux/devices",
+            json!([
+                { "path": "/dev/loop0", "type": "b", "major": 7, "minor": 0 },
+                { "path": "/dev/loop1", "type": "b", "major": 7, "minor": 1 }
+            ]),
+        )
+        .set("/linux/resources/devices", rules)
+        .write()
+}
+
+/// Opens both loop devices inside the container; prints what it could open.
+fn open_loop_devices(runtime: &Runtime, id: &str) -> Output {
+    runtime.cmd(&[
+        "exec",
+        id,
+        "sh",
+        "-c",
+        "for d in loop0 loop1; do head -c 0 /dev/$d && echo $d; done; true",
+    ])
+}
+
+/// docker writes `--device-cgroup-rule 'b 7:* r'` as `"minor": -1`: any minor, at
+/// create and after every kind of update (runc keeps the rules a container was
+/// created with).
+#[test]
+fn a_negative_minor_in_a_device_rule_means_any_minor() {
+    let runtime = Runtime::under_test();
+    let id = unique_id();
+    let rules = json!([
+        { "allow": false, "access": "rwm" },
+        { "allow": true, "type": "b", "major": 7, "minor": -1, "access": "r" }
+    ]);
+    let bundle = two_loop_devices(&id, rules.clone());
+
+    runtime.create(&id, &bundle, &[]).assert_success();
+    let listed = |id: &str| read("devices", id, "devices.list");
+    assert!(
+        listed(&id).lines().any(|l| l == "b 7:* r"),
+        "{}",
+        listed(&id)
+    );
+    runtime.start(&id).assert_success();
+    let opened = open_loop_devices(&runtime, &id);
+    assert_eq!(opened.stdout, "loop0\nloop1\n", "{opened}");
+
+    runtime
+        .cmd(&["update", "--pids-limit", "9", &id])
+        .assert_success();
+    // What containerd sends: the container's whole resources, its rules included.
+    runtime
+        .cmd_with_stdin(
+            &["update", "--resources", "-", &id],
+            &json!({ "pids": { "limit": 10 }, "devices": rules }).to_string(),
+        )
+        .assert_success();
+
+    assert_eq!(read("pids", &id, "pids.max"), "10");
+    assert!(
+        listed(&id).lines().any(|l| l == "b 7:* r"),
+        "{}",
+        listed(&id)
+    );
+    let opened = open_loop_devices(&runtime, &id);
+    assert_eq!(opened.stdout, "loop0\nloop1\n", "{opened}");
+}
+
+#[test]
+fn a_negative_major_in_a_device_rule_means_any_major() {
+    let runtime = Runtime::under_test();
+    let id = unique_id();
+    let bundle = two_loop_devices(
+        &id,
+        json!([
+            { "allow": false, "access": "rwm" },
+            { "allow": true, "type": "b", "major": -1, "minor": 1, "access": "r" }
+        ]),
+    );
+    runtime.create_started(&id, &bundle);
+
+    let devices = read("devices", &id, "devices.list");
+    assert!(devices.lines().any(|l| l == "b *:1 r"), "{devices}");
+    // Minor 1 of any major: loop1, not loop0.
+    let opened = open_loop_devices(&runtime, &id);
+    assert_eq!(opened.stdout, "loop1\n", "{opened}");
+    assert!(
+        opened.stderr.contains("Operation not permitted"),
+        "{opened}"
+    );
+}
+
 #[test]
 fn a_memory_limit_kills_a_process_that_allocates_past_it() {
     let runtime = Runtime::under_test();
@@ -283,6 +378,7 @@ fn events_stats_prints_one_line_of_runcs_shape() {
     let id = unique_id();
     let bundle = sleeper(&id)
         .set("/linux/resources/pids", json!({ "limit": 50 }))
+        .set("/linux/resources/cpu", json!({ "cpus": "0", "mems": "0" }))
         .write();
     runtime.create_started(&id, &bundle);
 
@@ -306,6 +402,28 @@ fn events_stats_prints_one_line_of_runcs_shape() {
     );
     for key in ["blkio", "hugetlb", "intel_rdt"] {
         assert!(data.get(key).is_some(), "{key} missing: {data}");
+    }
+    // runc's cpuset block: the lists as numbers, each flag as the cgroup's file says.
+    let cpuset = &data["cpuset"];
+    assert_eq!(cpuset["cpus"], json!([0]), "{data}");
+    assert_eq!(cpuset["mems"], json!([0]), "{data}");
+    let flags = [
+        "cpu_exclusive",
+        "mem_hardwall",
+        "mem_exclusive",
+        "memory_migrate",
+        "memory_spread_page",
+        "memory_spread_slab",
+        "memory_pressure",
+        "sched_load_balance",
+        "sched_relax_domain_level",
+    ];
+    assert_eq!(cpuset.as_object().unwrap().len(), 2 + flags.len(), "{data}");
+    for flag in flags {
+        let host: i64 = read("cpuset", &id, &format!("cpuset.{flag}"))
+            .parse()
+            .unwrap();
+        assert_eq!(cpuset[flag], host, "{flag}: {data}");
     }
     // The container has a network namespace of its own: its interfaces are listed.
     assert!(data["network_interfaces"].is_array(), "{data}");

@@ -11,6 +11,7 @@ mod error;
 pub mod features;
 pub mod id;
 mod init;
+pub mod intelrdt;
 mod mount_attr;
 pub mod process;
 pub mod security;

@@ -250,10 +250,10 @@ pub struct UpdateArgs {
     pub kernel_memory_tcp: Option<String>,
     #[arg(long, allow_negative_numbers = true)]
     pub pids_limit: Option<i64>,
-    /// Intel RDT L3 cache schema (not supported).
+    /// Intel RDT/CAT L3 cache schema for the container's resctrl group.
     #[arg(long)]
     pub l3_cache_schema: Option<String>,
-    /// Intel RDT memory bandwidth schema (not supported).
+    /// Intel RDT/MBA memory bandwidth schema for the container's resctrl group.
     #[arg(long)]
     pub mem_bw_schema: Option<String>,
     pub id: String,

@@ -120,7 +120,11 @@ fn execute(cli: Cli) -> anyhow::Result<ExitCode> {
         }
         Command::Update(args) => {
             let resources = update_resources(&args)?;
-            container::update(&store, &args.id, &resources)?;
+            let schemas = container::RdtSchemas {
+                l3_cache_schema: args.l3_cache_schema.clone(),
+                mem_bw_schema: args.mem_bw_schema.clone(),
+            };
+            container::update(&store, &args.id, &resources, &schemas)?;
         }
         Command::Events {
             stats,
@@ -198,12 +202,6 @@ fn update_resources(args: &cli::UpdateArgs) -> anyhow::Result<libcontainer::spec
             )
         };
         return Ok(container::parse_resources(&text, &source)?);
-    }
-    if args.l3_cache_schema.is_some() {
-        anyhow::bail!("Intel RDT/CAT: l3 cache schema is not enabled");
-    }
-    if args.mem_bw_schema.is_some() {
-        anyhow::bail!("Intel RDT/MBA: memory bandwidth schema is not enabled");
     }
     if args.kernel_memory.is_some() || args.kernel_memory_tcp.is_some() {
         tracing::warn!("Kernel memory settings are ignored and will be removed");

@@ -2,6 +2,8 @@
 //! cgroup v1, cgroup v2 (unified), and hybrid (v1 controllers plus a cgroup2 tree at
 //! `/sys/fs/cgroup/unified`, where a controller such as hugetlb may live alone).
 
+mod cpuset_stats;
+mod devices;
 pub mod freezer;
 pub mod hierarchy;
 pub mod oom;

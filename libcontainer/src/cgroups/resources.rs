@@ -81,6 +81,17 @@ impl Cgroup {
         device_rules: Option<&[LinuxDeviceCgroup]>,
     ) -> Result<(), CgroupError> {
         let mut resources = resources.clone();
+        // containerd passes the container's whole resources, device rules included,
+        // to every update: the same rules go unmentioned, other ones are not applied
+        // (runc skips devices at update altogether) and the log says so.
+        if let Some(asked) = resources.devices().as_deref() {
+            let own = device_rules.map(super::devices::wildcards_resolved);
+            if own.as_deref().unwrap_or_default() != super::devices::wildcards_resolved(asked) {
+                tracing::warn!(
+                    "linux.resources.devices: update cannot change a container's device rules (as runc); its own are kept"
+                );
+            }
+        }
         let unified = self.hierarchies.is_empty();
         resources.set_devices(device_rules.filter(|_| unified).map(<[_]>::to_vec));
         self.apply(&resources)
@@ -106,6 +117,11 @@ impl Cgroup {
         }
 
         let mut for_libcgroups = resources.clone();
+        let devices = resources
+            .devices()
+            .as_deref()
+            .map(super::devices::wildcards_resolved);
+        for_libcgroups.set_devices(devices.clone());
         // libcgroups has no rdma controller, its v1 manager finds hugetlb only on a
         // v1 mount, and it asks for both net_cls and net_prio whichever of the two a
         // network limit needs: those are written here.
@@ -135,13 +151,10 @@ impl Cgroup {
         if matches!(self.manager, AnyCgroupManager::Systemd(_)) {
             // libcgroups' systemd manager sets no device policy: without this, the
             // scope would allow every device.
-            libcgroups::v2::devices::Devices::apply_devices(
-                &self.unified_dir(),
-                resources.devices(),
-            )
-            .map_err(|e| {
-                CgroupError::new(&self.path, "apply linux.resources.devices", e.to_string())
-            })?;
+            libcgroups::v2::devices::Devices::apply_devices(&self.unified_dir(), &devices)
+                .map_err(|e| {
+                    CgroupError::new(&self.path, "apply linux.resources.devices", e.to_string())
+                })?;
         }
 
         if v1 {

@@ -6,25 +6,24 @@ use std::collections::HashMap;
 use libcgroups::common::CgroupManager;
 use serde::Serialize;
 
+pub use super::cpuset_stats::CpuSet;
 use super::hierarchy::Kind;
 use super::{Cgroup, CgroupError};
 
 #[derive(Debug, Default, Serialize)]
 pub struct Stats {
     pub cpu: Cpu,
+    pub cpuset: CpuSet,
     pub memory: Memory,
     pub pids: Pids,
     pub blkio: Blkio,
     pub hugetlb: HashMap<String, Hugetlb>,
-    /// Always empty: runc fills it only where Intel RDT is configured.
-    pub intel_rdt: IntelRdt,
+    /// Empty unless the container has `linux.intelRdt` (filled by `events`).
+    pub intel_rdt: crate::intelrdt::IntelRdtStats,
     /// The container's own interfaces when it has a network namespace of its own
     /// (runc lists the veths it made; truman makes none, so it reads the namespace).
     pub network_interfaces: Option<Vec<NetworkInterface>>,
 }
-
-#[derive(Debug, Default, Serialize)]
-pub struct IntelRdt {}
 
 /// runc's Go struct has no JSON tags, hence the capitalised keys.
 #[derive(Debug, Default, Serialize, PartialEq, Eq)]
@@ -192,6 +191,9 @@ impl Cgroup {
             .stats()
             .map_err(self.manager_error("read statistics"))?;
         let mut stats = convert(raw, self.hierarchies.is_empty());
+        if let Some(cpuset) = self.v1_hierarchy("cpuset") {
+            stats.cpuset = CpuSet::of_v1(&cpuset.dir_of(&self.dir));
+        }
         // On a hybrid host hugetlb may be on the cgroup2 tree, out of the v1 manager's
         // sight.
         let hugetlb_on_v1 = self
@@ -300,7 +302,8 @@ fn convert(raw: libcgroups::stats::Stats, unified: bool) -> Stats {
                 )
             })
             .collect(),
-        intel_rdt: IntelRdt {},
+        cpuset: CpuSet::default(),
+        intel_rdt: Default::default(),
         network_interfaces: None,
     }
 }
@@ -365,6 +368,7 @@ eth0:    5000      40    1    2    0     0          0         0     3000      30
         let json = serde_json::to_value(Stats::default()).unwrap();
         for key in [
             "cpu",
+            "cpuset",
             "memory",
             "pids",
             "blkio",

@@ -113,6 +113,33 @@ fn device_rules_become_an_ebpf_program_the_kernel_enforces() {
 
 #[test]
 #[ignore = "libcgroups raises RLIMIT_MEMLOCK to 128 MiB before it applies resources on cgroup v2, which needs CAP_SYS_RESOURCE; this CI host's root lacks it (run with --ignored where root has it)"]
+fn a_negative_minor_allows_every_device_of_the_major() {
+    let test = TestCgroup::new("wildcard");
+    let child = waiting_shell(": </dev/loop0 && echo loop0-ok; : </dev/null && echo null-ok; true");
+    test.cgroup.add(Pid::from_raw(child.id() as i32)).unwrap();
+    let mut rules = deny_all_but_null();
+    // As docker writes `b 7:* r`.
+    rules.push(
+        LinuxDeviceCgroupBuilder::default()
+            .allow(true)
+            .typ(LinuxDeviceType::B)
+            .major(7)
+            .minor(-1)
+            .access("r")
+            .build()
+            .unwrap(),
+    );
+    let mut resources = LinuxResources::default();
+    resources.set_devices(Some(rules));
+
+    test.cgroup.apply(&resources).unwrap();
+
+    let (stdout, _) = let_go_and_collect(child);
+    assert_eq!(stdout, "loop0-ok\nnull-ok\n");
+}
+
+#[test]
+#[ignore = "libcgroups raises RLIMIT_MEMLOCK to 128 MiB before it applies resources on cgroup v2, which needs CAP_SYS_RESOURCE; this CI host's root lacks it (run with --ignored where root has it)"]
 fn an_update_keeps_the_containers_device_rules() {
     let test = TestCgroup::new("update");
     let child = waiting_shell(OPEN_NULL_AND_LOOP0);

@@ -1,4 +1,5 @@
-//! `delete`: stop what is left, remove the cgroup and the state, run `poststop`.
+//! `delete`: stop what is left, remove the cgroup, the resctrl group and the state, run
+//! `poststop`.
 
 use std::time::Duration;
 
@@ -82,6 +83,11 @@ pub(crate) fn destroy(dir: ContainerDir, record: &StateRecord, reap: bool) {
     }
     if !record.cgroup_preexisted {
         if let Err(e) = Cgroup::of(record).and_then(|c| c.remove()) {
+            tracing::warn!("{e}");
+        }
+    }
+    if let Some(group) = &record.intel_rdt {
+        if let Err(e) = group.remove() {
             tracing::warn!("{e}");
         }
     }

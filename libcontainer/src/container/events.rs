@@ -11,6 +11,7 @@ use super::status::status_of;
 use crate::cgroups::stats::{NetworkInterface, Stats};
 use crate::cgroups::Cgroup;
 use crate::id::ContainerId;
+use crate::intelrdt::IntelRdtStats;
 use crate::process::pidfd::PidFd;
 use crate::state::{StateRecord, StateStore, Status};
 use crate::{Error, Result};
@@ -106,6 +107,9 @@ pub fn events(
 
 fn stats_event(record: &StateRecord, cgroup: &Cgroup) -> Result<Event> {
     let mut stats = cgroup.stats()?;
+    if let Some(group) = &record.intel_rdt {
+        stats.intel_rdt = IntelRdtStats::of(group);
+    }
     if let Some(init) = &record.init {
         if has_own_network(init.pid) {
             stats.network_interfaces = Some(NetworkInterface::of_process(init.pid));

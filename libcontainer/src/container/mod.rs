@@ -28,4 +28,4 @@ pub use ps::pids;
 pub use query::{list, state, ContainerState};
 pub use run::{run, RunMode};
 pub use start::start;
-pub use update::{parse_resources, update, ResourceFlags};
+pub use update::{parse_resources, update, RdtSchemas, ResourceFlags};

@@ -1,26 +1,77 @@
-//! `update`: new resource limits for a live container's cgroup.
+//! `update`: new resource limits for a live container's cgroup, and new schemata for
+//! its resctrl group.
 
-use oci_spec::runtime::LinuxResources;
+use oci_spec::runtime::{LinuxIntelRdt, LinuxResources};
 
 use super::status::status_of;
 use crate::cgroups::Cgroup;
 use crate::id::ContainerId;
+use crate::intelrdt::{self, Resctrl};
 use crate::state::{StateStore, Status};
 use crate::{Error, Result};
 
-/// Applies `resources` (only the fields it sets) to the container's cgroup. A paused
-/// container may be updated; a stopped one has no cgroup left to change.
-pub fn update(store: &StateStore, id: &str, resources: &LinuxResources) -> Result<()> {
+/// `update --l3-cache-schema` and `--mem-bw-schema`: Intel RDT schemata, which runc
+/// takes with `--resources` too.
+#[derive(Debug, Clone, Default)]
+pub struct RdtSchemas {
+    pub l3_cache_schema: Option<String>,
+    pub mem_bw_schema: Option<String>,
+}
+
+/// Applies `resources` (only the fields it sets) to the container's cgroup, and the
+/// schemata given to its resctrl group. A paused container may be updated; a stopped
+/// one has no cgroup left to change.
+pub fn update(
+    store: &StateStore,
+    id: &str,
+    resources: &LinuxResources,
+    schemas: &RdtSchemas,
+) -> Result<()> {
     let id = ContainerId::parse(id)?;
     let dir = store.open(&id)?;
-    let record = dir.load()?;
+    let mut record = dir.load()?;
     if matches!(
         status_of(&record, &dir.fifo_path()),
         Status::Stopped | Status::Creating
     ) {
         return Err(Error::NotRunning);
     }
+    // Refused before anything changes, with runc's words.
+    let given = |s: &Option<String>| s.clone().filter(|s| !s.is_empty());
+    let (l3, mb) = (
+        given(&schemas.l3_cache_schema),
+        given(&schemas.mem_bw_schema),
+    );
+    let resctrl = Resctrl::find();
+    if l3.is_some() && !resctrl.as_ref().is_some_and(Resctrl::has_cat) {
+        return Err(Error::Usage(
+            "Intel RDT/CAT: l3 cache schema is not enabled".into(),
+        ));
+    }
+    if mb.is_some() && !resctrl.as_ref().is_some_and(Resctrl::has_mba) {
+        return Err(Error::Usage(
+            "Intel RDT/MBA: memory bandwidth schema is not enabled".into(),
+        ));
+    }
     Cgroup::of(&record)?.update(resources, record.device_rules.as_deref())?;
+    if l3.is_none() && mb.is_none() {
+        return Ok(());
+    }
+    let group = match &record.intel_rdt {
+        Some(group) => group.clone(),
+        None => {
+            // As runc: a container made without intelRdt gets its own group now, with
+            // its init in it (what the init forked before stays where it is).
+            let init = record.init.as_ref().ok_or(Error::NotRunning)?;
+            let plan = intelrdt::plan(&LinuxIntelRdt::default(), &id, resctrl.as_ref())?;
+            record.intel_rdt = Some(plan.group.clone());
+            dir.save(&record)?;
+            plan.apply(init.pid)?;
+            plan.group
+        }
+    };
+    let text: Vec<String> = l3.into_iter().chain(mb).collect();
+    group.write_schemata(&text.join("\n"))?;
     Ok(())
 }
 

@@ -53,7 +53,7 @@ pub fn load_bundle(dir: &Path) -> Result<Bundle, SpecError> {
         path: config.clone(),
         source,
     })?;
-    let spec: Spec = serde_json::from_slice(&bytes).map_err(|source| SpecError::Parse {
+    let spec: Spec = parse(&bytes).map_err(|source| SpecError::Parse {
         path: config.clone(),
         source,
     })?;
@@ -87,4 +87,45 @@ pub fn load_bundle(dir: &Path) -> Result<Bundle, SpecError> {
         }
     };
     Ok(Bundle { dir, rootfs, spec })
+}
+
+/// `config.json` as a [`Spec`]. oci-spec 0.10 knows runtime-spec's (deprecated)
+/// `linux.intelRdt.enableCMT` and `enableMBM` only as `enableCmt` and `enableMbm`,
+/// and would drop them without a word: they are renamed first.
+fn parse(bytes: &[u8]) -> serde_json::Result<Spec> {
+    let mentions = |name: &[u8]| bytes.windows(name.len()).any(|w| w == name);
+    if !mentions(b"\"enableCMT\"") && !mentions(b"\"enableMBM\"") {
+        return serde_json::from_slice(bytes);
+    }
+    let mut value: serde_json::Value = serde_json::from_slice(bytes)?;
+    if let Some(rdt) = value
+        .pointer_mut("/linux/intelRdt")
+        .and_then(|v| v.as_object_mut())
+    {
+        for (spec_name, oci_spec_name) in [("enableCMT", "enableCmt"), ("enableMBM", "enableMbm")] {
+            if let Some(flag) = rdt.remove(spec_name) {
+                rdt.insert(oci_spec_name.to_owned(), flag);
+            }
+        }
+    }
+    serde_json::from_value(value)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    #[allow(deprecated)]
+    fn intel_rdt_monitoring_flags_are_read_by_their_spec_names() {
+        let config = serde_json::json!({
+            "ociVersion": "1.3.0",
+            "linux": { "intelRdt": { "enableCMT": true, "enableMBM": false, "closID": "gold" } }
+        });
+        let spec = parse(config.to_string().as_bytes()).unwrap();
+        let rdt = spec.linux().as_ref().unwrap().intel_rdt().clone().unwrap();
+        assert_eq!(*rdt.enable_cmt(), Some(true));
+        assert_eq!(*rdt.enable_mbm(), Some(false));
+        assert_eq!(rdt.clos_id().as_deref(), Some("gold"));
+    }
 }

@@ -59,4 +59,7 @@ pub struct StateRecord {
     /// program from them, since it cannot change the rest of a program.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub device_rules: Option<Vec<LinuxDeviceCgroup>>,
+    /// `linux.intelRdt`: the container's resctrl group, removed with the container.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub intel_rdt: Option<crate::intelrdt::RdtGroup>,
 }

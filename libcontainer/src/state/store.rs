@@ -249,6 +249,7 @@ mod tests {
             cgroup_driver: Default::default(),
             process: None,
             device_rules: None,
+            intel_rdt: None,
             no_new_keyring: false,
             cgroup_preexisted: false,
             seccomp: None,

@@ -1,5 +1,6 @@
 //! `exec`: one more process in a running (or created) container. truman clones it
-//! into the init's pid and time namespaces, puts it in the container's cgroup, and
+//! into the init's pid and time namespaces, puts it in the container's cgroup (and
+//! resctrl group), and
 //! lets it join the init's other namespaces and root itself (see
 //! [`crate::init::tenant`]). Detached, truman leaves once the program is exec'd; in
 //! the foreground it waits and returns the program's exit code.
@@ -29,6 +30,7 @@ use crate::console::{receive_master, Relay};
 use crate::id::ContainerId;
 use crate::init::sync::{FromInit, ToInit};
 use crate::init::tenant::{self, TenantPlan};
+use crate::intelrdt::RdtGroup;
 use crate::process::channel::{channel_pair, Channel};
 use crate::process::child_namespaces::ChildNamespaces;
 use crate::process::clone::{clone3_with_pidfd, flags, Forked};
@@ -165,12 +167,21 @@ pub fn exec(store: &StateStore, options: &ExecOptions) -> Result<i32> {
     drop(child_end);
     drop(console);
 
-    let started = start(&cgroup, &subs, &process, &parent_end, pid, |fd| {
-        let exec_process = ProcessIdentity::of(pid)
-            .ok_or_else(|| Error::Init("the exec'd process died while it was set up".into()))?;
-        let state = ContainerState::from_record(&record, Status::Running);
-        forward_seccomp_fd(seccomp.as_ref(), &exec_process, fd, &state)
-    })
+    let intel_rdt = record.intel_rdt.as_ref();
+    let started = start(
+        &cgroup,
+        intel_rdt,
+        &subs,
+        &process,
+        &parent_end,
+        pid,
+        |fd| {
+            let exec_process = ProcessIdentity::of(pid)
+                .ok_or_else(|| Error::Init("the exec'd process died while it was set up".into()))?;
+            let state = ContainerState::from_record(&record, Status::Running);
+            forward_seccomp_fd(seccomp.as_ref(), &exec_process, fd, &state)
+        },
+    )
     .and_then(|()| {
         if let Some(path) = &options.pidfd_socket {
             send_pidfd(path, &pidfd)?;
@@ -200,11 +211,13 @@ pub fn exec(store: &StateStore, options: &ExecOptions) -> Result<i32> {
     Foreground::begin(relay)?.wait(pid)
 }
 
-/// Lets the cloned process go: puts it in the container's cgroup, sets its limits,
+/// Lets the cloned process go: puts it in the container's cgroup and resctrl group,
+/// sets its limits,
 /// and waits until it has exec'd its program (its end of the channel, close-on-exec,
 /// then closes after `Ready`) or says what failed.
 fn start(
     cgroup: &Cgroup,
+    intel_rdt: Option<&RdtGroup>,
     subs: &SubCgroups,
     process: &Process,
     channel: &Channel,
@@ -215,6 +228,9 @@ fn start(
         cgroup.add(pid)?;
     } else {
         cgroup.add_to_sub(pid, subs)?;
+    }
+    if let Some(group) = intel_rdt {
+        group.join(pid.as_raw())?;
     }
     crate::process::limits::apply(pid, process)?;
     let sync = || Error::sys("sync with the exec'd process");
