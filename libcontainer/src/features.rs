@@ -8,7 +8,8 @@
 use std::collections::HashMap;
 
 use oci_spec::runtime::{
-    Apparmor, Cgroup, Features, IDMap, LinuxFeature, LinuxNamespaceType, MountExtensions, Selinux,
+    Apparmor, Cgroup, Features, IDMap, IntelRdt, LinuxFeature, LinuxNamespaceType,
+    MountExtensions, Selinux,
 };
 
 use crate::spec::mount_options;
@@ -35,6 +36,13 @@ pub fn features() -> Features {
     apparmor.set_enabled(Some(true));
     let mut selinux = Selinux::default();
     selinux.set_enabled(Some(true));
+    // What truman writes where the host mounts resctrl (a host without it refuses
+    // `linux.intelRdt` by name).
+    let mut intel_rdt = IntelRdt::default();
+    intel_rdt
+        .set_enabled(Some(true))
+        .set_schemata(Some(true))
+        .set_monitoring(Some(true));
     linux
         .set_namespaces(Some(namespaces()))
         .set_capabilities(Some(capabilities()))
@@ -42,6 +50,7 @@ pub fn features() -> Features {
         .set_seccomp(Some(crate::security::seccomp::features()))
         .set_apparmor(Some(apparmor))
         .set_selinux(Some(selinux))
+        .set_intel_rdt(Some(intel_rdt))
         .set_mount_extensions(Some(mount_extensions));
 
     let mut annotations = HashMap::new();
