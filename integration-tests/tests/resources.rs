@@ -694,3 +694,45 @@ fn a_network_class_is_written_or_refused_by_name_where_the_host_has_no_net_cls()
     runtime.create(&id, &bundle, &[]).assert_success();
     assert_eq!(read("net_cls", &id, "net_cls.classid"), "1048577");
 }
+
+/// `major.minor` of the running kernel.
+fn kernel_version() -> (u32, u32) {
+    let release = std::fs::read_to_string("/proc/sys/kernel/osrelease").expect("osrelease");
+    let mut parts = release.split(|c: char| !c.is_ascii_digit());
+    let mut number = || parts.next().and_then(|n| n.parse().ok()).unwrap_or(0);
+    (number(), number())
+}
+
+#[test]
+fn a_kernel_memory_limit_is_refused_by_name_where_the_kernel_ignores_it() {
+    let kernel = json!({ "memory": { "kernel": 64 << 20 } });
+    if kernel_version() >= (6, 1) {
+        // The kernel would take the write and do nothing with it.
+        return assert_refused(kernel, "linux.resources.memory.kernel");
+    }
+    let runtime = Runtime::under_test();
+    let id = unique_id();
+    let bundle = sleeper(&id).set("/linux/resources", kernel).write();
+    runtime.create(&id, &bundle, &[]).assert_success();
+    assert_eq!(
+        read("memory", &id, "memory.kmem.limit_in_bytes"),
+        (64 << 20).to_string()
+    );
+}
+
+#[test]
+fn a_kernel_tcp_memory_limit_is_written_on_v1() {
+    let runtime = Runtime::under_test();
+    let id = unique_id();
+    let bundle = sleeper(&id)
+        .set(
+            "/linux/resources",
+            json!({ "memory": { "kernelTCP": 32 << 20 } }),
+        )
+        .write();
+    runtime.create(&id, &bundle, &[]).assert_success();
+    assert_eq!(
+        read("memory", &id, "memory.kmem.tcp.limit_in_bytes"),
+        (32 << 20).to_string()
+    );
+}

@@ -8,8 +8,8 @@
 use std::collections::HashMap;
 
 use oci_spec::runtime::{
-    Apparmor, Cgroup, Features, IDMap, IntelRdt, LinuxFeature, LinuxNamespaceType,
-    MountExtensions, Selinux,
+    Apparmor, Cgroup, Features, IDMap, IntelRdt, LinuxFeature, LinuxNamespaceType, MountExtensions,
+    Selinux,
 };
 
 use crate::spec::mount_options;

@@ -115,6 +115,7 @@ impl Cgroup {
         if v1 {
             self.check_blkio_weights(resources)?;
         }
+        check_kernel_memory(resources, v1).map_err(|(field, why)| self.refused(field, why))?;
 
         let mut for_libcgroups = resources.clone();
         let devices = resources
@@ -383,6 +384,39 @@ impl Cgroup {
         }
         Ok(())
     }
+}
+
+/// Kernel memory limits are gone: cgroup v2 never had them, v1 has no TCP one there,
+/// and since Linux 6.1 a v1 `memory.kmem.limit_in_bytes` takes any value and ignores
+/// it. runc ignores both fields with a warning; here they are refused by name.
+fn check_kernel_memory(
+    resources: &LinuxResources,
+    v1: bool,
+) -> Result<(), (&'static str, &'static str)> {
+    let Some(memory) = resources.memory() else {
+        return Ok(());
+    };
+    if memory.kernel().is_some() {
+        if !v1 {
+            return Err((
+                "linux.resources.memory.kernel",
+                "cgroup v2 has no kernel memory limit",
+            ));
+        }
+        if crate::kernel_version::at_least(6, 1) {
+            return Err((
+                "linux.resources.memory.kernel",
+                "Linux 6.1 and later ignore kernel memory limits (memory.kmem.limit_in_bytes)",
+            ));
+        }
+    }
+    if memory.kernel_tcp().is_some() && !v1 {
+        return Err((
+            "linux.resources.memory.kernelTCP",
+            "cgroup v2 has no kernel TCP memory limit",
+        ));
+    }
+    Ok(())
 }
 
 /// Adds `controller` to `dir/cgroup.subtree_control` unless it is already there.

@@ -117,19 +117,8 @@ pub fn supported() -> Vec<&'static str> {
 /// Why this host cannot do what option `name` asks, if it cannot.
 pub fn refused_here(name: &str) -> Option<&'static str> {
     // Linux 5.15 dropped mandatory locking: the flag is accepted and does nothing.
-    (name == "mand" && kernel_at_least(5, 15))
+    (name == "mand" && crate::kernel_version::at_least(5, 15))
         .then_some("mandatory locking is gone from Linux since 5.15, the kernel would ignore it")
-}
-
-fn kernel_at_least(major: u32, minor: u32) -> bool {
-    let Ok(uname) = nix::sys::utsname::uname() else {
-        return true;
-    };
-    let release = uname.release().to_string_lossy().into_owned();
-    let mut parts = release.split(|c: char| !c.is_ascii_digit());
-    let number = |p: Option<&str>| p.and_then(|n| n.parse::<u32>().ok()).unwrap_or(0);
-    let (have_major, have_minor) = (number(parts.next()), number(parts.next()));
-    (have_major, have_minor) >= (major, minor)
 }
 
 /// Every option name [`parse`] takes as other than filesystem data.
