@@ -24,6 +24,8 @@ pub enum Error {
     Seccomp(#[from] crate::security::seccomp::SeccompError),
     #[error(transparent)]
     Lsm(#[from] crate::security::lsm::LsmError),
+    #[error(transparent)]
+    Network(#[from] crate::network::NetworkError),
     /// The init process failed during setup; the text is its own error.
     #[error("{0}")]
     Init(String),

@@ -10,6 +10,7 @@ pub mod container;
 mod error;
 pub mod id;
 mod init;
+mod network;
 pub mod process;
 pub mod security;
 pub mod signal;
