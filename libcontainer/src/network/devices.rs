@@ -25,7 +25,7 @@ use std::path::Path;
 use netlink_packet_route::address::{
     AddressAttribute, AddressFlags, AddressHeaderFlags, AddressMessage, AddressScope,
 };
-use netlink_packet_route::link::{LinkFlags, LinkMessage};
+use netlink_packet_route::link::{LinkFlags, LinkHeader};
 use nix::unistd::Pid;
 use oci_spec::runtime::{Linux, LinuxNamespaceType, Spec};
 
@@ -236,7 +236,7 @@ pub(crate) fn move_into(spec: &Spec, init: Pid) -> Result<Option<MovedDevices>, 
 }
 
 /// The host link an entry names, or its refusal.
-fn host_link(host: &mut Rtnl, entry: &Entry) -> Result<LinkMessage, NetworkError> {
+fn host_link(host: &mut Rtnl, entry: &Entry) -> Result<LinkHeader, NetworkError> {
     host.link_by_name(entry.host)
         .map_err(NetworkError::sys(format!(
             "{}: look up the link",
@@ -272,8 +272,8 @@ impl MovedDevices {
         self.devices.clear();
     }
 
-    fn move_one(&mut self, entry: &Entry, link: &LinkMessage, netns: BorrowedFd) -> io::Result<()> {
-        let index = link.header.index;
+    fn move_one(&mut self, entry: &Entry, link: &LinkHeader, netns: BorrowedFd) -> io::Result<()> {
+        let index = link.index;
         let target = entry.target();
         // As runc: only the addresses the user gave for good, valid anywhere. Read
         // before the move, which drops them all.
@@ -289,7 +289,7 @@ impl MovedDevices {
         };
         self.host.move_link(index, target, netns)?;
         let inside_index = match before {
-            None => self.inside.link_by_name(target)?.map(|l| l.header.index),
+            None => self.inside.link_by_name(target)?.map(|l| l.index),
             // The kernel chose the name: the moved link is the one that was not there.
             Some(before) => self
                 .inside
@@ -307,7 +307,7 @@ impl MovedDevices {
             host_name: entry.host.to_owned(),
             index: inside_index,
             addresses: addresses.clone(),
-            was_up: link.header.flags.contains(LinkFlags::Up),
+            was_up: link.flags.contains(LinkFlags::Up),
         });
         for address in &addresses {
             self.inside.add_address(inside_index, address)?;
@@ -325,10 +325,10 @@ impl MovedDevices {
             .link_by_name(&device.host_name)?
             .ok_or_else(|| io::Error::from_raw_os_error(libc::ENODEV))?;
         for address in &device.addresses {
-            self.host.add_address(link.header.index, address)?;
+            self.host.add_address(link.index, address)?;
         }
         if device.was_up {
-            self.host.set_up(link.header.index)?;
+            self.host.set_up(link.index)?;
         }
         Ok(())
     }
