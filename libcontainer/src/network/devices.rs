@@ -176,6 +176,7 @@ pub(crate) fn move_into(spec: &Spec, init: Pid) -> Result<Option<MovedDevices>, 
     if entries.is_empty() {
         return Ok(None);
     }
+    let _span = tracing::debug_span!("net devices").entered();
     let own_path = "/proc/thread-self/ns/net";
     let own = File::open(own_path).map_err(NetworkError::sys(format!("open {own_path}")))?;
     let container_path = format!("/proc/{init}/ns/net");

@@ -46,7 +46,8 @@ impl Rtnl {
     }
 
     /// A socket in the network namespace `netns`: the thread enters it just long enough
-    /// to create the socket, then returns to `own`.
+    /// to create the socket, then returns to `own` (which, being the namespace it came
+    /// from, root can always enter again).
     pub fn open_in(netns: BorrowedFd<'_>, own: BorrowedFd<'_>) -> io::Result<Rtnl> {
         setns(netns, CloneFlags::CLONE_NEWNET)?;
         let opened = Rtnl::open();
