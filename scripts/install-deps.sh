@@ -1,10 +1,11 @@
 #!/usr/bin/env bash
 # Installs what building and testing truman needs on Debian 12: a static busybox for
 # the test root filesystems, libseccomp, libelf and zlib (libbpf, for cgroup v2 device
-# programs), and runc for the side-by-side parity tests.
+# programs), iproute2 (the network tests make their own links and namespaces with `ip`),
+# and runc for the side-by-side parity tests.
 # Idempotent: asks apt only when something is missing.
 set -euo pipefail
-packages=(busybox-static libseccomp-dev libelf-dev zlib1g-dev pkg-config procps runc)
+packages=(busybox-static libseccomp-dev libelf-dev zlib1g-dev pkg-config procps iproute2 runc)
 missing=()
 for p in "${packages[@]}"; do
     dpkg -s "$p" >/dev/null 2>&1 || missing+=("$p")

@@ -26,6 +26,8 @@ pub enum Error {
     Lsm(#[from] crate::security::lsm::LsmError),
     #[error(transparent)]
     IntelRdt(#[from] crate::intelrdt::IntelRdtError),
+    #[error(transparent)]
+    Network(#[from] crate::network::NetworkError),
     /// The init process failed during setup; the text is its own error.
     #[error("{0}")]
     Init(String),

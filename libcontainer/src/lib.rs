@@ -14,6 +14,7 @@ mod init;
 pub mod intelrdt;
 mod kernel_version;
 mod mount_attr;
+mod network;
 pub mod process;
 pub mod security;
 pub mod signal;

@@ -119,6 +119,7 @@ pub(crate) fn create_with(
         driver,
         cgroups::is_unified(),
     )?;
+    crate::network::check_host(&bundle.spec)?;
     let dir = store.create(&id)?;
     let mut record = new_record(&id, &bundle, options, cgroup_path, driver);
     record.intel_rdt = intel_rdt.as_ref().map(|plan| plan.group.clone());
@@ -367,12 +368,16 @@ fn build(
         .send(&ToInit::Go)
         .map_err(Error::sys("sync with init"))?;
 
+    // Moved back to the host if create fails from here on.
+    let mut net_devices = None;
     loop {
         match parent_end
             .recv::<FromInit>()
             .map_err(Error::sys("sync with init"))?
         {
             Some(FromInit::RunHooks) => {
+                // The init is in all its namespaces now; the hooks see the links moved.
+                net_devices = crate::network::move_into(&bundle.spec, pid)?;
                 let state = hook_state(record, Status::Creating)?;
                 if let Some(hooks) = bundle.spec.hooks() {
                     let _span = tracing::debug_span!("hooks", point = "createRuntime").entered();
@@ -419,6 +424,9 @@ fn build(
         pid_file::write(path, pid)?;
     }
     debug_assert_eq!(status_of(record, &dir.fifo_path()), Status::Created);
+    if let Some(devices) = net_devices {
+        devices.keep();
+    }
     Ok(init)
 }
 

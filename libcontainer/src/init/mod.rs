@@ -140,6 +140,10 @@ fn setup<'a>(plan: &mut InitPlan<'a>) -> Result<Ready<'a>, InitError> {
             .iter()
             .any(|n| n.typ() == t && n.path().is_none())
     };
+    // As runc: `lo` comes up in a network namespace of the container's own only.
+    if new_ns(LinuxNamespaceType::Network) {
+        crate::network::bring_up_loopback().map_err(|e| InitError::Other(e.to_string()))?;
+    }
     if new_ns(LinuxNamespaceType::Cgroup) {
         nix::sched::unshare(CloneFlags::CLONE_NEWCGROUP).step("unshare cgroup namespace")?;
     }

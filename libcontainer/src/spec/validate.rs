@@ -67,6 +67,7 @@ pub(super) fn validate(spec: &Spec) -> Result<(), Invalid> {
                 ));
             }
         }
+        crate::network::check_spec(linux)?;
         if let Some(path) = linux.cgroups_path() {
             check_cgroups_path(path)?;
         }
