@@ -32,6 +32,8 @@ pub fn features() -> Features {
     idmap.set_enabled(Some(true));
     let mut mount_extensions = MountExtensions::default();
     mount_extensions.set_idmap(Some(idmap));
+    let mut net_devices = NetDevices::default();
+    net_devices.set_enabled(Some(true));
     let mut apparmor = Apparmor::default();
     apparmor.set_enabled(Some(true));
     let mut selinux = Selinux::default();
@@ -50,6 +52,7 @@ pub fn features() -> Features {
         .set_seccomp(Some(crate::security::seccomp::features()))
         .set_apparmor(Some(apparmor))
         .set_selinux(Some(selinux))
+        .set_net_devices(Some(net_devices))
         .set_intel_rdt(Some(intel_rdt))
         .set_mount_extensions(Some(mount_extensions));
 
