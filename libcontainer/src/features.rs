@@ -9,7 +9,7 @@ use std::collections::HashMap;
 
 use oci_spec::runtime::{
     Apparmor, Cgroup, Features, IDMap, IntelRdt, LinuxFeature, LinuxNamespaceType, MountExtensions,
-    Selinux,
+    NetDevices, Selinux,
 };
 
 use crate::spec::mount_options;
