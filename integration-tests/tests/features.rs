@@ -2,7 +2,8 @@
 //! two cannot drift apart: every mount option it lists is mounted and seen in the
 //! container's mountinfo, every namespace is created, every seccomp action, operator,
 //! architecture and flag it lists is loaded. (The hook points it lists are each run by
-//! `hooks.rs`; idmapped mounts by `idmapped_mounts.rs`.)
+//! `hooks.rs`, idmapped mounts by `idmapped_mounts.rs`, `netDevices` by `network.rs`;
+//! `intelRdt` can only be refused on a host without resctrl, by `intel_rdt.rs`.)
 
 use std::collections::BTreeSet;
 
