@@ -936,6 +936,40 @@ fn sysctl_ipc_without_an_ipc_namespace_is_refused() {
     assert_sysctl_refused_without("ipc", "kernel.shmmax");
 }
 
+/// sysctl.d's path form of a key, which runc takes too.
+#[test]
+fn a_sysctl_given_as_a_path_is_set_as_its_dotted_name() {
+    let _lock = lock_host_sysctls();
+    let key = "net.ipv4.ip_forward";
+    let before = host_sysctl(key);
+    let value = a_value_the_host_lacks(key, &before);
+    let runtime = Runtime::under_test();
+    let id = unique_id();
+    let bundle = Bundle::new(&id)
+        .set("/linux/sysctl", json!({ "net/ipv4/ip_forward": value }))
+        .args(&["cat", &sysctl_path(key)])
+        .write();
+
+    let output = runtime.run(&id, &bundle);
+
+    output.assert_success();
+    assert_eq!(output.stdout, format!("{value}\n"), "{output}");
+    assert_host_sysctl_unchanged(key, &before, &output);
+}
+
+#[test]
+fn a_sysctl_key_that_climbs_out_of_proc_sys_or_names_the_hostname_is_refused() {
+    for key in ["net/../../sysrq-trigger", "kernel.hostname"] {
+        let runtime = Runtime::under_test().with_json_log();
+        let id = unique_id();
+        let bundle = Bundle::new(&id)
+            .set("/linux/sysctl", json!({ key: "1" }))
+            .write();
+        let output = runtime.create(&id, &bundle, &[]);
+        assert_failed_cleanly(&runtime, &output, &id, &[&[&format!("linux.sysctl.{key}")]]);
+    }
+}
+
 #[test]
 fn the_container_process_gets_default_signal_handling() {
     let runtime = Runtime::under_test();

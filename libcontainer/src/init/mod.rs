@@ -339,7 +339,9 @@ fn write_sysctls(sysctls: &std::collections::HashMap<String, String>) -> Result<
             source,
         })?;
     for (key, value) in sysctls {
-        let path = PathBuf::from("sys").join(key.replace('.', "/"));
+        // Validated when the bundle was loaded: a key names a file below /proc/sys.
+        let relative = crate::spec::sysctl::proc_sys_path(key).unwrap_or_default();
+        let path = PathBuf::from("sys").join(relative);
         let flags = pathrs::flags::OpenFlags::O_WRONLY | pathrs::flags::OpenFlags::O_CLOEXEC;
         let file = procfs
             .open(pathrs::procfs::ProcfsBase::ProcRoot, &path, flags)

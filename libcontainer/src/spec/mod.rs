@@ -4,6 +4,7 @@
 mod default;
 mod load;
 pub(crate) mod mount_options;
+pub(crate) mod sysctl;
 mod validate;
 mod validate_mounts;
 

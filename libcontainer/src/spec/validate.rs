@@ -94,7 +94,20 @@ pub(super) fn validate(spec: &Spec) -> Result<(), Invalid> {
             }
         }
         for key in linux.sysctl().iter().flat_map(|s| s.keys()) {
-            let needs = sysctl_namespace(key).ok_or_else(|| {
+            if super::sysctl::proc_sys_path(key).is_none() {
+                return Err(invalid(
+                    &format!("linux.sysctl.{key}"),
+                    "not the name of a sysctl",
+                ));
+            }
+            if super::sysctl::dotted(key) == "kernel.hostname" {
+                // As runc: the hostname field says it, and the two could disagree.
+                return Err(invalid(
+                    &format!("linux.sysctl.{key}"),
+                    "conflicts with the hostname field; set hostname instead",
+                ));
+            }
+            let needs = super::sysctl::namespace_of(key).ok_or_else(|| {
                 invalid(
                     &format!("linux.sysctl.{key}"),
                     "not in a separate kernel namespace, so it would change the host",
@@ -152,30 +165,6 @@ fn check_cgroups_path(path: &std::path::Path) -> Result<(), Invalid> {
         return Err(invalid("linux.cgroupsPath", "must not be the root cgroup"));
     }
     Ok(())
-}
-
-/// The namespace a sysctl belongs to, as runc decides it; `None` for a sysctl that
-/// no namespace isolates.
-fn sysctl_namespace(key: &str) -> Option<LinuxNamespaceType> {
-    const IPC: [&str; 8] = [
-        "kernel.msgmax",
-        "kernel.msgmnb",
-        "kernel.msgmni",
-        "kernel.sem",
-        "kernel.shmall",
-        "kernel.shmmax",
-        "kernel.shmmni",
-        "kernel.shm_rmid_forced",
-    ];
-    if IPC.contains(&key) || key.starts_with("fs.mqueue.") {
-        Some(LinuxNamespaceType::Ipc)
-    } else if key.starts_with("net.") {
-        Some(LinuxNamespaceType::Network)
-    } else if key == "kernel.hostname" || key == "kernel.domainname" {
-        Some(LinuxNamespaceType::Uts)
-    } else {
-        None
-    }
 }
 
 /// truman implements runtime-spec 1.x; a config written for another major version
