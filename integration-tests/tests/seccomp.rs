@@ -323,6 +323,37 @@ fn a_filter_may_forbid_what_the_runtime_needs_to_set_the_container_up() {
     assert_eq!(errno_of(&output), 99);
 }
 
+/// Without no_new_privs the filter is loaded before the credentials change, so it is
+/// in force when the runtime checks the cwd (CVE-2024-21626): a filter forbidding
+/// getcwd must not pass for an escape. The container, and a process exec'd into it,
+/// run; the process itself sees getcwd refused.
+#[test]
+fn a_filter_forbidding_getcwd_without_no_new_privileges_still_runs() {
+    let runtime = Runtime::under_test();
+    let id = unique_id();
+    let seccomp = allow_but(json!([{ "names": ["getcwd"], "action": "SCMP_ACT_ERRNO" }]));
+    let bundle = probe_bundle(&id, seccomp, &[libc::SYS_getcwd, 0, 0])
+        .set("/process/noNewPrivileges", json!(false))
+        .set("/process/cwd", json!("/tmp"))
+        .write();
+
+    let output = runtime.run(&id, &bundle);
+    assert_eq!(errno_of(&output), libc::EPERM);
+
+    let id = unique_id();
+    let bundle = bundle.args(&["sleep", "1000"]).write();
+    runtime.create_started(&id, &bundle);
+    let exec = runtime.cmd(&[
+        "exec",
+        &id,
+        "syscall",
+        &libc::SYS_getcwd.to_string(),
+        "0",
+        "0",
+    ]);
+    assert_eq!(errno_of(&exec), libc::EPERM);
+}
+
 #[test]
 fn exec_processes_get_the_containers_filter() {
     let runtime = Runtime::under_test();

@@ -286,10 +286,14 @@ fn credentials_and_seccomp(
     channel: &Channel,
 ) -> Result<exec::Program, InitError> {
     let moment = filter.map(|f| seccomp::moment(f, nnp(process)));
+    let mut in_cwd = false;
     if let (Some(f), Some(seccomp::Moment::BeforeCredentials)) = (filter, moment) {
+        // The cwd is entered and checked first: the filter may forbid getcwd, and
+        // the check must not read its refusal as an escape.
+        in_cwd = enter_cwd(process.cwd(), CwdAttempt::AsRoot)?;
         seccomp::load(f, channel)?;
     }
-    let program = become_process(process)?;
+    let program = become_process(process, in_cwd)?;
     if let (Some(f), Some(seccomp::Moment::AfterCredentials)) = (filter, moment) {
         seccomp::load(f, channel)?;
     }
@@ -385,25 +389,51 @@ fn begin(channel: &Channel) -> Result<(), InitError> {
     Ok(())
 }
 
+/// Who enters the cwd: root before the credentials change (as runc first tries), or
+/// the process's user after.
+#[derive(Clone, Copy, PartialEq, Eq)]
+enum CwdAttempt {
+    AsRoot,
+    AsUser,
+}
+
+/// Enters `cwd` and checks it is inside the root. As root, a directory only the
+/// process's user may enter is left for later: `Ok(false)`.
+fn enter_cwd(cwd: &Path, attempt: CwdAttempt) -> Result<bool, InitError> {
+    match nix::unistd::chdir(cwd) {
+        Ok(()) => {}
+        Err(nix::errno::Errno::EACCES | nix::errno::Errno::EPERM)
+            if attempt == CwdAttempt::AsRoot =>
+        {
+            return Ok(false)
+        }
+        Err(e) => return Err(e).step(format!("chdir to cwd {}", cwd.display())),
+    }
+    // A cwd reached through a descriptor of the host (`/proc/self/fd/N`) lies outside
+    // the root, and getcwd says so (CVE-2024-21626): refuse to run there. Any other
+    // failure of getcwd is not that answer, and is reported as itself.
+    match nix::unistd::getcwd() {
+        Ok(dir) if dir.is_absolute() => Ok(true),
+        Ok(_) | Err(nix::errno::Errno::ENOENT) => Err(InitError::Other(format!(
+            "cwd {}: not inside the container's root",
+            cwd.display()
+        ))),
+        Err(e) => Err(e).step(format!(
+            "cwd {}: check that it is inside the container's root: getcwd",
+            cwd.display()
+        )),
+    }
+}
+
 /// The last steps of every container process, the init's and an exec'd one's: it
-/// becomes the process's user with its capabilities, enters its cwd, and finds its
-/// program in the environment it will have.
-fn become_process(process: &Process) -> Result<exec::Program, InitError> {
+/// becomes the process's user with its capabilities, enters its cwd (unless it did
+/// already: `in_cwd`), and finds its program in the environment it will have.
+fn become_process(process: &Process, in_cwd: bool) -> Result<exec::Program, InitError> {
     // Before the capabilities go: changing one's exec label may need them.
     crate::security::lsm::apply(process).map_err(|e| InitError::Other(e.to_string()))?;
     credentials::set_user_and_capabilities(process.user(), process.capabilities().as_ref())?;
-    let cwd = process.cwd();
-    nix::unistd::chdir(cwd).step(format!("chdir to cwd {}", cwd.display()))?;
-    // A cwd reached through a descriptor of the host (`/proc/self/fd/N`) lies outside
-    // the root, and getcwd says so (CVE-2024-21626): refuse to run there.
-    match std::env::current_dir() {
-        Ok(dir) if dir.is_absolute() => {}
-        _ => {
-            return Err(InitError::Other(format!(
-                "cwd {}: not inside the container's root",
-                cwd.display()
-            )))
-        }
+    if !in_cwd {
+        enter_cwd(process.cwd(), CwdAttempt::AsUser)?;
     }
     let mut env = dedup_env(process.env().as_deref().unwrap_or_default());
     if !env.iter().any(|e| e.starts_with("HOME=")) {
