@@ -720,6 +720,32 @@ fn a_kernel_memory_limit_is_refused_by_name_where_the_kernel_ignores_it() {
     );
 }
 
+/// docker's `update` sends every field, unset ones as 0: a kernel memory limit of 0
+/// is no limit (runc's reading), neither refused nor written.
+#[test]
+fn update_takes_dockers_resources_with_zero_kernel_memory() {
+    let runtime = Runtime::under_test();
+    let id = unique_id();
+    let bundle = sleeper(&id);
+    runtime.create_started(&id, &bundle);
+    let docker = json!({
+        "memory": { "limit": 96 << 20, "reservation": 0, "swap": 96 << 20, "kernel": 0 },
+        "cpu": { "shares": 0, "quota": 0, "period": 0 },
+        "pids": { "limit": 77 },
+        "blockIO": { "weight": 0 }
+    });
+
+    runtime
+        .cmd_with_stdin(&["update", "--resources", "-", &id], &docker.to_string())
+        .assert_success();
+
+    assert_eq!(
+        read("memory", &id, "memory.limit_in_bytes"),
+        (96 << 20).to_string()
+    );
+    assert_eq!(read("pids", &id, "pids.max"), "77");
+}
+
 #[test]
 fn a_kernel_tcp_memory_limit_is_written_on_v1() {
     let runtime = Runtime::under_test();

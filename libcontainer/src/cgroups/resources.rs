@@ -7,7 +7,9 @@
 use std::path::{Path, PathBuf};
 
 use libcgroups::common::{AnyCgroupManager, CgroupManager, ControllerOpt};
-use oci_spec::runtime::{LinuxDeviceCgroup, LinuxHugepageLimit, LinuxRdma, LinuxResources};
+use oci_spec::runtime::{
+    LinuxDeviceCgroup, LinuxHugepageLimit, LinuxMemory, LinuxRdma, LinuxResources,
+};
 
 use super::hierarchy::{Hierarchy, Kind};
 use super::{Cgroup, CgroupError};
@@ -128,6 +130,7 @@ impl Cgroup {
         // network limit needs: those are written here.
         for_libcgroups.set_rdma(None);
         for_libcgroups.set_network(None);
+        for_libcgroups.set_memory(resources.memory().as_ref().map(without_zero_kernel_limits));
         let hugepages = resources
             .hugepage_limits()
             .as_ref()
@@ -386,6 +389,15 @@ impl Cgroup {
     }
 }
 
+/// A kernel memory limit of 0 is no limit, as runc reads it: docker's `update` sends
+/// `"kernel": 0` whatever was asked, and libcgroups would write the 0.
+fn without_zero_kernel_limits(memory: &LinuxMemory) -> LinuxMemory {
+    let mut memory = memory.clone();
+    memory.set_kernel(memory.kernel().filter(|&k| k != 0));
+    memory.set_kernel_tcp(memory.kernel_tcp().filter(|&k| k != 0));
+    memory
+}
+
 /// Kernel memory limits are gone: cgroup v2 never had them, v1 has no TCP one there,
 /// and since Linux 6.1 a v1 `memory.kmem.limit_in_bytes` takes any value and ignores
 /// it. runc ignores both fields with a warning; here they are refused by name.
@@ -393,7 +405,7 @@ fn check_kernel_memory(
     resources: &LinuxResources,
     v1: bool,
 ) -> Result<(), (&'static str, &'static str)> {
-    let Some(memory) = resources.memory() else {
+    let Some(memory) = resources.memory().as_ref().map(without_zero_kernel_limits) else {
         return Ok(());
     };
     if memory.kernel().is_some() {
