@@ -508,3 +508,63 @@ fn a_failing_create_runtime_hook_fails_create_and_leaves_nothing_behind() {
     );
     assert_nothing_left_behind(&runtime, &id, state_pid(&records.state("state")));
 }
+
+/// runc takes a config with 100,000 annotations (about 3 MB of JSON): every hook gets
+/// the whole state with all of them (the in-container ones through truman's channel
+/// to the init), and `state`, `exec` and `delete` work on such a container.
+#[test]
+fn a_config_with_100000_annotations_goes_through_the_whole_lifecycle() {
+    let runtime = Runtime::under_test();
+    let id = unique_id();
+    let records = Records::new();
+    let annotations: serde_json::Map<String, Value> = (0..100_000)
+        .map(|i| {
+            (
+                format!("org.example.annotation.{i}"),
+                json!(format!("value-{i}")),
+            )
+        })
+        .collect();
+    let bundle = recording_bundle(&id, &records, &["sleep", "1000"])
+        .set("/annotations", Value::Object(annotations.clone()))
+        .write();
+
+    runtime.create(&id, &bundle, &[]).assert_success();
+    runtime.start(&id).assert_success();
+
+    for point in [
+        "prestart",
+        "createRuntime",
+        "createContainer",
+        "startContainer",
+        "poststart",
+    ] {
+        let state = records.state(point);
+        assert_eq!(
+            state["annotations"].as_object(),
+            Some(&annotations),
+            "{point} did not get every annotation"
+        );
+    }
+    let state = runtime.cmd(&["state", &id]);
+    state.assert_success();
+    let state: Value = serde_json::from_str(&state.stdout).expect("state is JSON");
+    assert_eq!(state["status"], "running");
+    assert_eq!(
+        state["annotations"].as_object().map(|a| a.len()),
+        Some(100_000)
+    );
+    let exec = runtime.cmd(&["exec", &id, "echo", "through"]);
+    exec.assert_success();
+    assert_eq!(exec.stdout.trim(), "through");
+
+    runtime.kill(&id, "KILL").assert_success();
+    wait_exit(runtime.init_pid(&id));
+    runtime.delete(&id, false).assert_success();
+    assert_eq!(
+        records.state("poststop")["annotations"]
+            .as_object()
+            .map(|a| a.len()),
+        Some(100_000)
+    );
+}
