@@ -102,6 +102,95 @@ fn without_preserve_fds_the_container_gets_only_stdio() {
     assert_eq!(listed_fds(&listing), [0, 1, 2], "{listing}");
 }
 
+/// [`runtime_holding_fds`] started as a socket-activated service: systemd's
+/// `LISTEN_FDS=sockets` and `LISTEN_PID`, its own pid or `for_pid`.
+fn activated_runtime(files: &[&str], sockets: u32, for_pid: Option<u32>) -> Runtime {
+    let runtime = runtime_holding_fds(files);
+    let dir = runtime_dir(&runtime);
+    std::fs::write(dir.join("activation"), sockets.to_string()).expect("write activation");
+    if let Some(pid) = for_pid {
+        std::fs::write(dir.join("activation-for"), pid.to_string()).expect("write activation-for");
+    }
+    runtime
+}
+
+/// The script's stdout: `LISTEN_FDS LISTEN_PID`, what fds 3.. hold, then `ls -l` of them.
+fn activation_probe(fds_to_read: &[u32]) -> String {
+    let reads: String = fds_to_read
+        .iter()
+        .map(|fd| format!("cat <&{fd}; "))
+        .collect();
+    format!(
+        "echo \"${{LISTEN_FDS:-unset}} ${{LISTEN_PID:-unset}}\"; {reads}exec {}",
+        LIST_FDS.join(" ")
+    )
+}
+
+/// As runc: the sockets systemd activated the runtime with reach the container's
+/// process at the same numbers, `LISTEN_PID` naming the process (pid 1 in its
+/// namespace), and `--preserve-fds` counts the descriptors after them.
+#[test]
+fn socket_activation_hands_the_sockets_on_before_the_preserved_fds() {
+    let files = ["socket 3\n", "socket 4\n", "preserved 5\n", "kept back\n"];
+    let runtime = activated_runtime(&files, 2, None);
+    let id = unique_id();
+    let bundle = Bundle::new(&id)
+        .args(&["sh", "-c", &activation_probe(&[3, 4, 5])])
+        .write();
+
+    let (created, mut stdout) = runtime.create_piped(&id, &bundle, &["--preserve-fds", "1"]);
+    created.assert_success();
+    let pid = runtime.init_pid(&id);
+    runtime.start(&id).assert_success();
+    let output = stdout.read_to_end();
+    assert_eq!(wait_exit(pid), 0, "{output}");
+
+    let (read, listing) = output
+        .split_once("preserved 5\n")
+        .unwrap_or_else(|| panic!("fd 5 did not reach the container: {output:?}"));
+    assert_eq!(read, "2 1\nsocket 3\nsocket 4\n", "{output}");
+    assert_eq!(listed_fds(listing), [0, 1, 2, 3, 4, 5], "{listing}");
+}
+
+/// `LISTEN_PID` names another process: the fds are not this runtime's to pass on
+/// (sd_listen_fds(3)), and the container gets neither them nor the variables.
+#[test]
+fn socket_activation_meant_for_another_process_passes_nothing() {
+    let runtime = activated_runtime(&["socket 3\n"], 1, Some(1));
+    let id = unique_id();
+    let bundle = Bundle::new(&id)
+        .args(&["sh", "-c", &activation_probe(&[])])
+        .write();
+
+    let (created, mut stdout) = runtime.create_piped(&id, &bundle, &[]);
+    created.assert_success();
+    let pid = runtime.init_pid(&id);
+    runtime.start(&id).assert_success();
+    let output = stdout.read_to_end();
+    assert_eq!(wait_exit(pid), 0, "{output}");
+
+    let (vars, listing) = output.split_once('\n').expect("a first line");
+    assert_eq!(vars, "unset unset", "{output}");
+    assert_eq!(listed_fds(listing), [0, 1, 2], "{listing}");
+}
+
+/// runc's `exec` passes no activation sockets: they belong to the container's init.
+#[test]
+fn exec_in_an_activated_container_gets_no_sockets() {
+    let runtime = activated_runtime(&["socket 3\n"], 1, None);
+    let id = unique_id();
+    let bundle = Bundle::new(&id).args(&["sleep", "1000"]).write();
+    runtime.create(&id, &bundle, &[]).assert_success();
+    runtime.start(&id).assert_success();
+
+    let exec = runtime.cmd(&["exec", &id, "sh", "-c", &activation_probe(&[])]);
+    exec.assert_success();
+
+    let (vars, listing) = exec.stdout.split_once('\n').expect("a first line");
+    assert_eq!(vars, "unset unset", "{exec}");
+    assert_eq!(listed_fds(listing), [0, 1, 2], "{listing}");
+}
+
 /// Name events (`IN_*` mask and file name) in one directory, via inotify.
 struct DirWatch {
     fd: OwnedFd,

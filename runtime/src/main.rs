@@ -80,6 +80,7 @@ fn execute(cli: Cli) -> anyhow::Result<ExitCode> {
         no_pivot: args.no_pivot,
         no_new_keyring: args.no_new_keyring,
         preserve_fds: args.preserve_fds,
+        listen_fds: libcontainer::process::socket_activation::ListenFds::inherited(),
         systemd_cgroup,
     };
     match cli.command {

@@ -25,6 +25,7 @@ use crate::process::child_namespaces::ChildNamespaces;
 use crate::process::clone::{clone3, flags, Forked};
 use crate::process::id_map;
 use crate::process::pidfd::PidFd;
+use crate::process::socket_activation::ListenFds;
 use crate::process::ProcessIdentity;
 use crate::security::seccomp::SeccompFilter;
 use crate::spec::{load_bundle, Bundle};
@@ -42,6 +43,8 @@ pub struct CreateOptions {
     pub no_pivot: bool,
     pub no_new_keyring: bool,
     pub preserve_fds: u32,
+    /// Sockets systemd activated truman with: they go first, the preserved fds after.
+    pub listen_fds: ListenFds,
     pub systemd_cgroup: bool,
 }
 
@@ -122,6 +125,7 @@ pub(crate) fn create_with(
     crate::network::check_host(&bundle.spec)?;
     let dir = store.create(&id)?;
     let mut record = new_record(&id, &bundle, options, cgroup_path, driver);
+    let bundle = with_listen_env(bundle, options.listen_fds);
     record.intel_rdt = intel_rdt.as_ref().map(|plan| plan.group.clone());
     match build(
         &dir,
@@ -178,6 +182,18 @@ fn new_record(
         seccomp: linux.and_then(|l| l.seccomp().clone()),
         intel_rdt: None,
     }
+}
+
+/// The init's environment names the activation sockets; the state's copy of the
+/// process, which `exec` starts from, does not (runc adds them to the init alone).
+fn with_listen_env(mut bundle: Bundle, listen: ListenFds) -> Bundle {
+    let env = listen.env();
+    if let (false, Some(process)) = (env.is_empty(), bundle.spec.process_mut()) {
+        let mut all = process.env().clone().unwrap_or_default();
+        all.extend(env);
+        process.set_env(Some(all));
+    }
+    bundle
 }
 
 // What was prepared before anything existed comes in as it is (the console, the
@@ -305,7 +321,7 @@ fn build(
                 exec_error,
                 console,
                 close_first: vec![dir.lock_fd()],
-                preserve_fds: options.preserve_fds,
+                preserve_fds: options.listen_fds.count() + options.preserve_fds,
                 no_pivot: options.no_pivot,
                 keyring: session_keyring(&id, options.no_new_keyring),
                 new_userns,

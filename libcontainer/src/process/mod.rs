@@ -9,5 +9,6 @@ pub(crate) mod limits;
 pub mod pidfd;
 pub mod sealed_exe;
 pub mod send_fd;
+pub mod socket_activation;
 
 pub use identity::ProcessIdentity;
