@@ -392,7 +392,7 @@ impl Cgroup {
 /// A kernel memory limit of 0 is no limit, as runc reads it: docker's `update` sends
 /// `"kernel": 0` whatever was asked, and libcgroups would write the 0.
 fn without_zero_kernel_limits(memory: &LinuxMemory) -> LinuxMemory {
-    let mut memory = memory.clone();
+    let mut memory = *memory;
     memory.set_kernel(memory.kernel().filter(|&k| k != 0));
     memory.set_kernel_tcp(memory.kernel_tcp().filter(|&k| k != 0));
     memory
