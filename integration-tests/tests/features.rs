@@ -3,7 +3,8 @@
 //! container's mountinfo, every namespace is created, every seccomp action, operator,
 //! architecture and flag it lists is loaded. (The hook points it lists are each run by
 //! `hooks.rs`, idmapped mounts by `idmapped_mounts.rs`, `netDevices` by `network.rs`;
-//! `intelRdt` can only be refused on a host without resctrl, by `intel_rdt.rs`.)
+//! `intelRdt` can only be refused on a host without resctrl, by `intel_rdt.rs`), and
+//! every memory policy mode and flag is the task policy of a container.
 
 use std::collections::BTreeSet;
 
@@ -302,5 +303,63 @@ fn every_seccomp_action_operator_arch_and_flag_features_lists_loads() {
     }
     for flag in strings(&seccomp["supportedFlags"]) {
         assert!(strings(&seccomp["knownFlags"]).contains(&flag), "{flag}");
+    }
+}
+
+/// The name `numa_maps` gives a task policy of `mode` (mm/mempolicy.c's policy_modes).
+fn numa_maps_name(mode: &str) -> &'static str {
+    match mode {
+        "MPOL_DEFAULT" => "default",
+        "MPOL_PREFERRED" => "prefer",
+        "MPOL_BIND" => "bind",
+        "MPOL_INTERLEAVE" => "interleave",
+        "MPOL_LOCAL" => "local",
+        "MPOL_PREFERRED_MANY" => "prefer (many)",
+        "MPOL_WEIGHTED_INTERLEAVE" => "weighted interleave",
+        other => panic!("features lists a memory policy mode no kernel has: {other}"),
+    }
+}
+
+#[test]
+fn every_memory_policy_mode_and_flag_features_lists_is_the_containers() {
+    let features = features();
+    let policy = &features["linux"]["memoryPolicy"];
+    let takes_no_nodes = ["MPOL_DEFAULT", "MPOL_LOCAL"];
+    // Each flag with a mode that takes it (NUMA balancing: MPOL_BIND).
+    let mut cases: Vec<(String, Vec<String>)> = strings(&policy["modes"])
+        .into_iter()
+        .map(|mode| (mode, Vec::new()))
+        .collect();
+    for flag in strings(&policy["flags"]) {
+        cases.push(("MPOL_BIND".to_owned(), vec![flag]));
+    }
+    assert!(cases.len() >= 8, "{policy}");
+    for (mode, flags) in cases {
+        let runtime = Runtime::under_test();
+        let id = unique_id();
+        let mut asked = json!({ "mode": mode, "flags": flags });
+        if !takes_no_nodes.contains(&mode.as_str()) {
+            asked["nodes"] = json!("0");
+        }
+        let bundle = Bundle::new(&id)
+            .set("/linux/memoryPolicy", asked)
+            .args(&["cat", "/proc/self/numa_maps"])
+            .write();
+
+        let output = runtime.run(&id, &bundle);
+
+        output.assert_success();
+        let stack = output
+            .stdout
+            .lines()
+            .find(|line| line.contains(" stack"))
+            .unwrap_or_else(|| panic!("{mode} {flags:?}: no stack in numa_maps: {output}"));
+        let name = numa_maps_name(&mode);
+        assert!(
+            stack
+                .split_once(' ')
+                .is_some_and(|(_, rest)| rest.starts_with(name)),
+            "{mode} {flags:?}: {stack}"
+        );
     }
 }

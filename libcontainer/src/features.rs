@@ -8,11 +8,16 @@
 use std::collections::HashMap;
 
 use oci_spec::runtime::{
-    Apparmor, Cgroup, Features, IDMap, IntelRdt, LinuxFeature, LinuxNamespaceType, MountExtensions,
-    NetDevices, Selinux,
+    Apparmor, Cgroup, Features, IDMap, IntelRdt, LinuxFeature, LinuxNamespaceType, MemoryPolicy,
+    MountExtensions, NetDevices, Selinux,
 };
 
+use crate::process::task_attributes::memory_policy as mempolicy;
 use crate::spec::mount_options;
+
+fn strings(names: &[&str]) -> Vec<String> {
+    names.iter().map(|n| n.to_string()).collect()
+}
 
 /// The oldest and newest runtime-spec versions whose configs truman runs.
 pub const OCI_VERSION_MIN: &str = "1.0.0";
@@ -45,6 +50,10 @@ pub fn features() -> Features {
         .set_enabled(Some(true))
         .set_schemata(Some(true))
         .set_monitoring(Some(true));
+    let mut memory_policy = MemoryPolicy::default();
+    memory_policy
+        .set_modes(Some(strings(&mempolicy::modes())))
+        .set_flags(Some(strings(&mempolicy::FLAGS)));
     linux
         .set_namespaces(Some(namespaces()))
         .set_capabilities(Some(capabilities()))
@@ -54,6 +63,7 @@ pub fn features() -> Features {
         .set_selinux(Some(selinux))
         .set_net_devices(Some(net_devices))
         .set_intel_rdt(Some(intel_rdt))
+        .set_memory_policy(Some(memory_policy))
         .set_mount_extensions(Some(mount_extensions));
 
     let mut annotations = HashMap::new();

@@ -12,6 +12,7 @@ pub mod features;
 pub mod id;
 mod init;
 pub mod intelrdt;
+mod kernel_list;
 mod kernel_version;
 mod mount_attr;
 mod network;

@@ -26,6 +26,7 @@ use crate::process::clone::{clone3, flags, Forked};
 use crate::process::id_map;
 use crate::process::pidfd::PidFd;
 use crate::process::socket_activation::ListenFds;
+use crate::process::task_attributes::TaskAttributes;
 use crate::process::ProcessIdentity;
 use crate::security::seccomp::SeccompFilter;
 use crate::spec::{load_bundle, Bundle};
@@ -108,6 +109,11 @@ pub(crate) fn create_with(
         .and_then(|l| l.seccomp().as_ref())
         .map(SeccompFilter::build)
         .transpose()?;
+    let task = match bundle.spec.process() {
+        Some(process) => TaskAttributes::of_init(process, bundle.spec.linux().as_ref())
+            .map_err(|refused| Error::Usage(refused.to_string()))?,
+        None => TaskAttributes::default(),
+    };
     let driver = match options.systemd_cgroup {
         true => cgroups::Driver::Systemd,
         false => cgroups::Driver::Cgroupfs,
@@ -127,16 +133,13 @@ pub(crate) fn create_with(
     let mut record = new_record(&id, &bundle, options, cgroup_path, driver);
     let bundle = with_listen_env(bundle, options.listen_fds);
     record.intel_rdt = intel_rdt.as_ref().map(|plan| plan.group.clone());
-    match build(
-        &dir,
-        &bundle,
-        options,
-        &mut record,
-        reaper,
+    let prepared = Prepared {
         console,
-        seccomp.as_ref(),
-        intel_rdt.as_ref(),
-    ) {
+        seccomp: seccomp.as_ref(),
+        intel_rdt: intel_rdt.as_ref(),
+        task,
+    };
+    match build(&dir, &bundle, options, &mut record, reaper, prepared) {
         Ok(init) => Ok(Created { id, init, terminal }),
         Err(e) => {
             super::delete::destroy(dir, &record, reaper == Reaper::Truman);
@@ -181,6 +184,8 @@ fn new_record(
         cgroup_preexisted: false,
         seccomp: linux.and_then(|l| l.seccomp().clone()),
         intel_rdt: None,
+        personality: linux.and_then(|l| l.personality().clone()),
+        memory_policy: linux.and_then(|l| l.memory_policy().clone()),
     }
 }
 
@@ -196,19 +201,28 @@ fn with_listen_env(mut bundle: Bundle, listen: ListenFds) -> Bundle {
     bundle
 }
 
-// What was prepared before anything existed comes in as it is (the console, the
-// seccomp filter, the resctrl plan): eight arguments read better than a bag for them.
-#[allow(clippy::too_many_arguments)]
+/// What was made or checked before anything existed, for [`build`] to use.
+struct Prepared<'a> {
+    console: Option<OwnedFd>,
+    seccomp: Option<&'a SeccompFilter>,
+    intel_rdt: Option<&'a RdtPlan>,
+    task: TaskAttributes,
+}
+
 fn build(
     dir: &ContainerDir,
     bundle: &Bundle,
     options: &CreateOptions,
     record: &mut StateRecord,
     reaper: Reaper,
-    console: Option<OwnedFd>,
-    seccomp: Option<&SeccompFilter>,
-    intel_rdt: Option<&RdtPlan>,
+    prepared: Prepared<'_>,
 ) -> Result<ProcessIdentity> {
+    let Prepared {
+        console,
+        seccomp,
+        intel_rdt,
+        task,
+    } = prepared;
     let _span = tracing::debug_span!("create", id = %record.id).entered();
     let id = ContainerId::parse(&record.id)?;
     let cgroup = {
@@ -330,6 +344,7 @@ fn build(
                 cgroup_path: cgroup.dir().to_owned(),
                 cgroup_hierarchies: cgroup.hierarchies().to_vec(),
                 seccomp,
+                task,
                 idmapped_mounts,
                 mount_label: bundle
                     .spec

@@ -33,6 +33,7 @@ use error::Step;
 use sync::{FromInit, ToInit};
 
 use crate::process::channel::Channel;
+use crate::process::task_attributes::TaskAttributes;
 use crate::security::seccomp::SeccompFilter;
 use crate::spec::Bundle;
 
@@ -68,6 +69,8 @@ pub(crate) struct InitPlan<'a> {
     pub cgroup_hierarchies: Vec<crate::cgroups::hierarchy::Hierarchy>,
     /// `linux.seccomp`, built by truman.
     pub seccomp: Option<&'a SeccompFilter>,
+    /// Scheduling, I/O priority, CPU affinity, personality and memory policy.
+    pub task: TaskAttributes,
     /// `linux.mountLabel`, where the host runs SELinux (elsewhere ignored, as by runc).
     pub mount_label: Option<String>,
     /// The id-mapped trees truman made for the bind mounts that ask for one, by index
@@ -264,7 +267,7 @@ fn setup<'a>(plan: &mut InitPlan<'a>) -> Result<Ready<'a>, InitError> {
     }
     rootfs::make_unbindable(propagation)?;
 
-    let program = credentials_and_seccomp(process, plan.seccomp, &plan.channel)?;
+    let program = credentials_and_seccomp(process, &plan.task, plan.seccomp, &plan.channel)?;
     Ok(Ready {
         program,
         state_for_hooks: state_created,
@@ -278,13 +281,17 @@ fn nnp(process: &Process) -> bool {
     process.no_new_privileges().unwrap_or(false)
 }
 
-/// [`become_process`], with the seccomp filter loaded before or after it as
-/// [`seccomp::moment`] says (or left for right before exec).
+/// The task's attributes, then [`become_process`], with the seccomp filter loaded
+/// before or after it as [`seccomp::moment`] says (or left for right before exec).
 fn credentials_and_seccomp(
     process: &Process,
+    task: &TaskAttributes,
     filter: Option<&SeccompFilter>,
     channel: &Channel,
 ) -> Result<exec::Program, InitError> {
+    // With every capability still held, and before a filter that may forbid the calls.
+    task.apply()
+        .map_err(|(step, source)| InitError::Sys { step, source })?;
     let moment = filter.map(|f| seccomp::moment(f, nnp(process)));
     let mut in_cwd = false;
     if let (Some(f), Some(seccomp::Moment::BeforeCredentials)) = (filter, moment) {

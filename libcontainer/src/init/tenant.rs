@@ -19,6 +19,7 @@ use super::{
     join_new_session_keyring, seccomp,
 };
 use crate::process::channel::Channel;
+use crate::process::task_attributes::TaskAttributes;
 use crate::security::seccomp::SeccompFilter;
 
 pub(crate) struct TenantPlan<'a> {
@@ -37,6 +38,8 @@ pub(crate) struct TenantPlan<'a> {
     pub keyring: Option<String>,
     /// The container's seccomp filter, built by truman.
     pub seccomp: Option<&'a SeccompFilter>,
+    /// Scheduling, I/O priority, CPU affinity, personality and memory policy.
+    pub task: TaskAttributes,
 }
 
 /// The tenant's entry point: never returns. It reports `Ready` right before the exec
@@ -96,5 +99,5 @@ fn setup(plan: &TenantPlan<'_>) -> Result<exec::Program, InitError> {
         let socket = plan.console.as_ref().ok_or(InitError::NoConsoleSocket)?;
         console::attach_new_pty(socket, process)?;
     }
-    credentials_and_seccomp(process, plan.seccomp, &plan.channel)
+    credentials_and_seccomp(process, &plan.task, plan.seccomp, &plan.channel)
 }

@@ -10,5 +10,6 @@ pub mod pidfd;
 pub mod sealed_exe;
 pub mod send_fd;
 pub mod socket_activation;
+pub mod task_attributes;
 
 pub use identity::ProcessIdentity;

@@ -25,6 +25,8 @@ pub(super) fn validate(spec: &Spec) -> Result<(), Invalid> {
         return Err(invalid("process.cwd", "must be an absolute path"));
     }
     super::validate_mounts::check_mounts(spec)?;
+    crate::process::task_attributes::TaskAttributes::of_init(process, spec.linux().as_ref())
+        .map_err(|refused| invalid(&refused.field, refused.why))?;
     if let Some(linux) = spec.linux() {
         let mut seen = HashSet::new();
         let namespaces = linux.namespaces().as_deref().unwrap_or_default();

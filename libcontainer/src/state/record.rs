@@ -62,4 +62,10 @@ pub struct StateRecord {
     /// `linux.intelRdt`: the container's resctrl group, removed with the container.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub intel_rdt: Option<crate::intelrdt::RdtGroup>,
+    /// `linux.personality` and `linux.memoryPolicy`: container-wide, so an `exec`'d
+    /// process gets them too.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub personality: Option<oci_spec::runtime::LinuxPersonality>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub memory_policy: Option<oci_spec::runtime::LinuxMemoryPolicy>,
 }

@@ -250,6 +250,8 @@ mod tests {
             process: None,
             device_rules: None,
             intel_rdt: None,
+            personality: None,
+            memory_policy: None,
             no_new_keyring: false,
             cgroup_preexisted: false,
             seccomp: None,

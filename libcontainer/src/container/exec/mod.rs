@@ -35,6 +35,7 @@ use crate::process::channel::{channel_pair, Channel};
 use crate::process::child_namespaces::ChildNamespaces;
 use crate::process::clone::{clone3_with_pidfd, flags, Forked};
 use crate::process::pidfd::PidFd;
+use crate::process::task_attributes::{ForProcess, TaskAttributes};
 use crate::process::ProcessIdentity;
 use crate::security::seccomp::SeccompFilter;
 use crate::signal::SignalNumber;
@@ -93,6 +94,13 @@ pub fn exec(store: &StateStore, options: &ExecOptions) -> Result<i32> {
     let container_process = container_process(&record)?;
     let process = process::build(&options.process, &container_process)?;
     crate::security::lsm::check(&process)?;
+    let task = TaskAttributes::plan(
+        &process,
+        record.personality.as_ref(),
+        record.memory_policy.as_ref(),
+        ForProcess::Exec,
+    )
+    .map_err(|refused| Error::Usage(refused.to_string()))?;
     let terminal = process.terminal().unwrap_or(false);
     let subs = SubCgroups::parse(&options.cgroup)?;
     let seccomp = record
@@ -157,6 +165,7 @@ pub fn exec(store: &StateStore, options: &ExecOptions) -> Result<i32> {
                 preserve_fds: options.preserve_fds,
                 keyring: session_keyring(&id, record.no_new_keyring),
                 seccomp: seccomp.as_ref(),
+                task: task.clone(),
             })
         }
         (Forked::Parent(pid), Some(pidfd)) => (pid, pidfd),
@@ -167,21 +176,17 @@ pub fn exec(store: &StateStore, options: &ExecOptions) -> Result<i32> {
     drop(child_end);
     drop(console);
 
-    let intel_rdt = record.intel_rdt.as_ref();
-    let started = start(
-        &cgroup,
-        intel_rdt,
-        &subs,
-        &process,
-        &parent_end,
-        pid,
-        |fd| {
-            let exec_process = ProcessIdentity::of(pid)
-                .ok_or_else(|| Error::Init("the exec'd process died while it was set up".into()))?;
-            let state = ContainerState::from_record(&record, Status::Running);
-            forward_seccomp_fd(seccomp.as_ref(), &exec_process, fd, &state)
-        },
-    )
+    let placement = Placement {
+        cgroup: &cgroup,
+        intel_rdt: record.intel_rdt.as_ref(),
+        subs: &subs,
+    };
+    let started = start(&placement, &process, &task, &parent_end, pid, |fd| {
+        let exec_process = ProcessIdentity::of(pid)
+            .ok_or_else(|| Error::Init("the exec'd process died while it was set up".into()))?;
+        let state = ContainerState::from_record(&record, Status::Running);
+        forward_seccomp_fd(seccomp.as_ref(), &exec_process, fd, &state)
+    })
     .and_then(|()| {
         if let Some(path) = &options.pidfd_socket {
             send_pidfd(path, &pidfd)?;
@@ -211,25 +216,35 @@ pub fn exec(store: &StateStore, options: &ExecOptions) -> Result<i32> {
     Foreground::begin(relay)?.wait(pid)
 }
 
-/// Lets the cloned process go: puts it in the container's cgroup and resctrl group,
-/// sets its limits,
-/// and waits until it has exec'd its program (its end of the channel, close-on-exec,
-/// then closes after `Ready`) or says what failed.
+/// Where the exec'd process goes: the container's cgroup (or the `--cgroup`
+/// sub-cgroups of it) and resctrl group.
+struct Placement<'a> {
+    cgroup: &'a Cgroup,
+    intel_rdt: Option<&'a RdtGroup>,
+    subs: &'a SubCgroups,
+}
+
+/// Lets the cloned process go: sets its initial CPU affinity, puts it in its
+/// [`Placement`], sets its limits, and waits until it has exec'd its program (its end
+/// of the channel, close-on-exec, then closes after `Ready`) or says what failed.
 fn start(
-    cgroup: &Cgroup,
-    intel_rdt: Option<&RdtGroup>,
-    subs: &SubCgroups,
+    placement: &Placement<'_>,
     process: &Process,
+    task: &TaskAttributes,
     channel: &Channel,
     pid: nix::unistd::Pid,
     forward_seccomp_fd: impl Fn(i32) -> Result<()>,
 ) -> Result<()> {
-    if subs.is_empty() {
-        cgroup.add(pid)?;
+    task.before_cgroup(pid).map_err(|(op, e)| Error::Sys {
+        op,
+        source: e.into(),
+    })?;
+    if placement.subs.is_empty() {
+        placement.cgroup.add(pid)?;
     } else {
-        cgroup.add_to_sub(pid, subs)?;
+        placement.cgroup.add_to_sub(pid, placement.subs)?;
     }
-    if let Some(group) = intel_rdt {
+    if let Some(group) = placement.intel_rdt {
         group.join(pid.as_raw())?;
     }
     crate::process::limits::apply(pid, process)?;
