@@ -4,7 +4,7 @@
 use nix::errno::Errno;
 use oci_spec::runtime::{IOPriorityClass, LinuxIOPriority};
 
-use super::Refused;
+use super::{called, Refused};
 
 const IOPRIO_WHO_PROCESS: libc::c_int = 1;
 const IOPRIO_CLASS_SHIFT: u32 = 13;
@@ -32,10 +32,7 @@ impl IoPriority {
     pub fn apply(self) -> Result<(), (String, Errno)> {
         // SAFETY: ioprio_set takes three integers and touches no memory of ours.
         let rc = unsafe { libc::syscall(libc::SYS_ioprio_set, IOPRIO_WHO_PROCESS, 0, self.0) };
-        match rc {
-            0 => Ok(()),
-            _ => Err(("process.ioPriority: ioprio_set".into(), Errno::last())),
-        }
+        called(rc, "process.ioPriority: ioprio_set")
     }
 }
 

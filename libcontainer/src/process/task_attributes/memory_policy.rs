@@ -7,7 +7,7 @@
 use nix::errno::Errno;
 use oci_spec::runtime::{LinuxMemoryPolicy, MemoryPolicyFlagType, MemoryPolicyModeType};
 
-use super::Refused;
+use super::{called, Refused};
 
 /// Node masks of up to 1024 nodes (the kernel's MAX_NUMNODES is at most that).
 const MASK_WORDS: usize = 16;
@@ -142,10 +142,7 @@ impl MemoryPolicy {
                 MASK_BITS + 1,
             )
         };
-        match rc {
-            0 => Ok(()),
-            _ => Err(("linux.memoryPolicy: set_mempolicy".into(), Errno::last())),
-        }
+        called(rc, "linux.memoryPolicy: set_mempolicy")
     }
 }
 

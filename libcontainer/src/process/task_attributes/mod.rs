@@ -50,6 +50,13 @@ impl fmt::Display for Refused {
     }
 }
 
+/// A raw syscall's return as the `(step, errno)` the apply functions give.
+fn called(rc: libc::c_long, step: &str) -> Result<(), (String, Errno)> {
+    Errno::result(rc)
+        .map(drop)
+        .map_err(|e| (step.to_owned(), e))
+}
+
 /// Which process of the container the attributes are for: `execCPUAffinity` applies
 /// to `exec`'d processes only (runtime-spec: "not applicable to the container's
 /// init process"), whose affinity runc resets like the init's when it asks nothing.

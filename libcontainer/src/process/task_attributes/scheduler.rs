@@ -6,7 +6,7 @@
 use nix::errno::Errno;
 use oci_spec::runtime::{LinuxSchedulerFlag, LinuxSchedulerPolicy, Scheduler};
 
-use super::Refused;
+use super::{called, Refused};
 
 /// `struct sched_attr` as of Linux 4.13 (SCHED_ATTR_SIZE_VER1), with the
 /// utilization clamps the UTIL_CLAMP flags read.
@@ -118,10 +118,7 @@ impl SchedAttr {
         // SAFETY: sched_setattr reads `size` bytes of a sched_attr we own, for this
         // thread (pid 0), the only one the process has.
         let rc = unsafe { libc::syscall(libc::SYS_sched_setattr, 0, self as *const SchedAttr, 0) };
-        match rc {
-            0 => Ok(()),
-            _ => Err(("process.scheduler: sched_setattr".into(), Errno::last())),
-        }
+        called(rc, "process.scheduler: sched_setattr")
     }
 }
 
