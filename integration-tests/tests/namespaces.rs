@@ -409,3 +409,54 @@ fn host_side_hooks_run_in_the_runtimes_pid_and_time_namespaces() {
     let expected = format!("{}\n{}\n", host_ns("pid"), host_ns("time"));
     assert_eq!(std::fs::read_to_string(&seen).unwrap(), expected);
 }
+
+/// A create that fails after truman joined the container's pid namespace for its next
+/// child (here: the time namespace named is not one) must leave truman back in its
+/// own: the poststop hooks it forks while cleaning up run in the runtime's namespaces.
+#[test]
+fn a_create_failing_after_a_pid_namespace_join_runs_poststop_in_the_runtimes() {
+    let runtime = Runtime::under_test();
+    let holder = unique_id();
+    let holder_bundle = Bundle::new(&holder)
+        .args(&["sleep", "1000"])
+        .with_namespace("network")
+        .write();
+    runtime
+        .create(&holder, &holder_bundle, &[])
+        .assert_success();
+    let holder_pid = runtime.init_pid(&holder);
+    let out = tempfile::tempdir().unwrap();
+    let seen = out.path().join("poststop-ns");
+
+    let id = unique_id();
+    let bundle = Bundle::new(&id)
+        .args(&["true"])
+        .without_namespace("pid")
+        .set(
+            "/linux/namespaces/-",
+            json!({"type": "pid", "path": format!("/proc/{holder_pid}/ns/pid")}),
+        )
+        .set(
+            "/linux/namespaces/-",
+            json!({"type": "time", "path": format!("/proc/{holder_pid}/ns/net")}),
+        )
+        .set(
+            "/hooks/poststop",
+            json!([{
+                "path": "/bin/sh",
+                "args": ["sh", "-c", format!("readlink /proc/self/ns/pid > {}", seen.display())],
+            }]),
+        )
+        .write();
+
+    let output = runtime.create(&id, &bundle, &[]);
+
+    output.assert_failure();
+    assert!(output.stderr.contains("time namespace"), "{output}");
+    let poststop_ns = std::fs::read_to_string(&seen).expect("poststop ran after the failed create");
+    assert_eq!(
+        poststop_ns.trim(),
+        host_ns("pid"),
+        "poststop ran in the container's pid namespace"
+    );
+}

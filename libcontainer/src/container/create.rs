@@ -7,7 +7,7 @@ use std::os::fd::OwnedFd;
 use std::os::unix::fs::OpenOptionsExt;
 use std::path::PathBuf;
 
-use nix::sched::{setns, unshare, CloneFlags};
+use nix::sched::CloneFlags;
 use nix::sys::stat::Mode;
 use nix::unistd::mkfifo;
 use oci_spec::runtime::{LinuxNamespaceType, Spec};
@@ -267,7 +267,7 @@ fn build(
     let idmapped_mounts = super::idmapped_mounts::prepare(bundle)?;
     // truman's own pid and time namespaces for its next children, restored right after
     // the clone: the hooks truman forks must run in the runtime's namespaces.
-    let own_for_children = ChildNamespaces::save()?;
+    let mut for_children = ChildNamespaces::unchanged();
     for ns in &namespaces {
         match (ns.typ(), ns.path()) {
             // pid and time namespaces apply to children only, so truman joins them
@@ -275,15 +275,16 @@ fn build(
             (LinuxNamespaceType::Pid | LinuxNamespaceType::Time, Some(path)) => {
                 let file = File::open(path)
                     .map_err(Error::sys(format!("open namespace {}", path.display())))?;
-                setns(&file, CloneFlags::from_bits_retain(ns.typ() as i32)).map_err(
-                    Error::errno(format!("join {} namespace {}", ns.typ(), path.display())),
+                for_children.join(
+                    &file,
+                    CloneFlags::from_bits_retain(ns.typ() as i32),
+                    &format!("{} namespace {}", ns.typ(), path.display()),
                 )?;
             }
             (LinuxNamespaceType::Time, None) => {
                 // A new time namespace only takes its offsets before a process enters
                 // it: unshare here, write the offsets, and let the clone enter it.
-                unshare(CloneFlags::from_bits_retain(flags::CLONE_NEWTIME as i32))
-                    .map_err(Error::errno("unshare time namespace"))?;
+                for_children.unshare_time()?;
                 write_time_offsets(&bundle.spec)?;
             }
             (typ, Some(path)) => join.push((typ, path.clone())),
@@ -322,11 +323,9 @@ fn build(
         let _span = tracing::debug_span!("clone").entered();
         clone3(clone_flags).map_err(Error::sys("clone3"))?
     };
-    if matches!(child, Forked::Parent(_)) {
-        own_for_children.restore()?;
-    }
     let pid = match child {
         Forked::Child => {
+            for_children.keep_in_child();
             drop(parent_end);
             init::run(InitPlan {
                 bundle,
@@ -354,7 +353,10 @@ fn build(
                     .filter(|_| crate::security::selinux::enabled()),
             })
         }
-        Forked::Parent(pid) => pid,
+        Forked::Parent(pid) => {
+            for_children.restore()?;
+            pid
+        }
     };
     drop(child_end);
     drop(idmapped_mounts);

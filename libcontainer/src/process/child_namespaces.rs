@@ -1,42 +1,90 @@
 //! The pid and time namespaces of truman's next children. Both apply to children
 //! only, so truman joins (or creates) a container's before cloning its process, and
-//! returns to its own right after: the hooks it forks must run in the runtime's.
+//! must return to its own right after: the hooks it forks (poststop after a failed
+//! `create` among them) must run in the runtime's.
+//!
+//! [`ChildNamespaces`] remembers what it changed and changes it back on every path,
+//! a failed join or clone included (on drop), and only what it changed: an
+//! unprivileged truman may not setns back into a pid namespace it never left.
 
 use std::fs::File;
+use std::os::fd::AsFd;
 
-use nix::sched::{setns, CloneFlags};
+use nix::sched::{setns, unshare, CloneFlags};
 
 use super::clone::flags;
 use crate::{Error, Result};
 
-/// The pid and time namespaces truman's children are born into, saved so that joining
-/// or creating the container's (which apply to children only) can be undone.
+/// The originals of the pid and time namespaces for children, once changed.
+#[derive(Default)]
 pub(crate) struct ChildNamespaces {
-    pid: File,
+    pid: Option<File>,
     time: Option<File>,
 }
 
+fn time_flag() -> CloneFlags {
+    CloneFlags::from_bits_retain(flags::CLONE_NEWTIME as i32)
+}
+
 impl ChildNamespaces {
-    pub fn save() -> Result<Self> {
-        let open = |name: &str| File::open(format!("/proc/self/ns/{name}"));
-        Ok(Self {
-            pid: open("pid_for_children")
-                .map_err(Error::sys("open /proc/self/ns/pid_for_children"))?,
-            // Kernels without time namespaces have no such file.
-            time: open("time_for_children").ok(),
-        })
+    /// Nothing changed yet.
+    pub fn unchanged() -> ChildNamespaces {
+        ChildNamespaces::default()
     }
 
-    pub fn restore(&self) -> Result<()> {
-        setns(&self.pid, CloneFlags::CLONE_NEWPID)
-            .map_err(Error::errno("return to truman's pid namespace"))?;
-        if let Some(time) = &self.time {
-            setns(
-                time,
-                CloneFlags::from_bits_retain(flags::CLONE_NEWTIME as i32),
-            )
-            .map_err(Error::errno("return to truman's time namespace"))?;
+    /// Saves what `typ`'s namespace for children is now, once, before it changes.
+    fn save(&mut self, typ: CloneFlags) -> Result<()> {
+        let (slot, name) = if typ == CloneFlags::CLONE_NEWPID {
+            (&mut self.pid, "pid_for_children")
+        } else {
+            (&mut self.time, "time_for_children")
+        };
+        if slot.is_none() {
+            let path = format!("/proc/self/ns/{name}");
+            *slot = Some(File::open(&path).map_err(Error::sys(format!("open {path}")))?);
         }
         Ok(())
+    }
+
+    /// Makes `ns` (a pid or time namespace) the one truman's next child is born in.
+    pub fn join(&mut self, ns: impl AsFd, typ: CloneFlags, what: &str) -> Result<()> {
+        self.save(typ)?;
+        setns(ns, typ).map_err(Error::errno(format!("join {what}")))
+    }
+
+    /// A new time namespace for the next child (its offsets are written before a
+    /// process enters it).
+    pub fn unshare_time(&mut self) -> Result<()> {
+        self.save(time_flag())?;
+        unshare(time_flag()).map_err(Error::errno("unshare time namespace"))
+    }
+
+    /// Back to truman's own, for what changed.
+    pub fn restore(mut self) -> Result<()> {
+        self.undo()
+    }
+
+    /// In the cloned child: its namespaces are the container's, and stay so.
+    pub fn keep_in_child(self) {
+        std::mem::forget(self);
+    }
+
+    fn undo(&mut self) -> Result<()> {
+        if let Some(pid) = self.pid.take() {
+            setns(&pid, CloneFlags::CLONE_NEWPID)
+                .map_err(Error::errno("return to truman's pid namespace"))?;
+        }
+        if let Some(time) = self.time.take() {
+            setns(&time, time_flag()).map_err(Error::errno("return to truman's time namespace"))?;
+        }
+        Ok(())
+    }
+}
+
+impl Drop for ChildNamespaces {
+    fn drop(&mut self) {
+        if let Err(e) = self.undo() {
+            tracing::error!("{e}");
+        }
     }
 }

@@ -12,7 +12,7 @@ use std::os::fd::OwnedFd;
 use std::os::unix::fs::MetadataExt;
 use std::path::PathBuf;
 
-use nix::sched::{setns, CloneFlags};
+use nix::sched::CloneFlags;
 use nix::sys::socket::{socketpair, AddressFamily, SockFlag, SockType};
 use oci_spec::runtime::{LinuxNamespaceType, Process};
 
@@ -148,13 +148,11 @@ pub fn exec(store: &StateStore, options: &ExecOptions) -> Result<i32> {
     } else {
         0
     };
-    let own_for_children = ChildNamespaces::save()?;
-    let child = clone_into(&namespaces.for_children, clone_flags);
-    if !matches!(child, Ok((Forked::Child, _))) {
-        own_for_children.restore()?;
-    }
-    let (pid, pidfd) = match child? {
+    let mut for_children = ChildNamespaces::unchanged();
+    let child = clone_into(&mut for_children, &namespaces.for_children, clone_flags)?;
+    let (pid, pidfd) = match child {
         (Forked::Child, _) => {
+            for_children.keep_in_child();
             drop(parent_end);
             tenant::run(TenantPlan {
                 process: &process,
@@ -168,7 +166,10 @@ pub fn exec(store: &StateStore, options: &ExecOptions) -> Result<i32> {
                 task: task.clone(),
             })
         }
-        (Forked::Parent(pid), Some(pidfd)) => (pid, pidfd),
+        (Forked::Parent(pid), Some(pidfd)) => {
+            for_children.restore()?;
+            (pid, pidfd)
+        }
         (Forked::Parent(_), None) => {
             unreachable!("clone3 with CLONE_PIDFD gives the parent a pidfd")
         }
@@ -273,13 +274,16 @@ fn start(
 
 /// Joins the pid and time namespaces given for truman's next child, and clones it.
 fn clone_into(
+    for_children: &mut ChildNamespaces,
     namespaces: &[(LinuxNamespaceType, File)],
     clone_flags: u64,
 ) -> Result<(Forked, Option<PidFd>)> {
     for (typ, ns) in namespaces {
-        setns(ns, CloneFlags::from_bits_retain(*typ as i32)).map_err(Error::errno(format!(
-            "join the container's {typ} namespace"
-        )))?;
+        for_children.join(
+            ns,
+            CloneFlags::from_bits_retain(*typ as i32),
+            &format!("the container's {typ} namespace"),
+        )?;
     }
     clone3_with_pidfd(clone_flags).map_err(Error::sys("clone3"))
 }
