@@ -191,6 +191,43 @@ fn exec_in_an_activated_container_gets_no_sockets() {
     assert_eq!(listed_fds(listing), [0, 1, 2], "{listing}");
 }
 
+/// The activation sockets and preserved fds are the container's: as runc, the hooks
+/// truman runs on the host do not get them.
+#[test]
+fn the_handed_over_fds_do_not_reach_truman_s_hooks() {
+    let runtime = activated_runtime(&["socket 3\n", "preserved 4\n"], 1, None);
+    let id = unique_id();
+    let seen = runtime_dir(&runtime).join("hook-fds");
+    let bundle = Bundle::new(&id)
+        .args(&["sh", "-c", &activation_probe(&[3, 4])])
+        .set(
+            "/hooks/createRuntime",
+            json!([{
+                "path": "/bin/sh",
+                "args": ["sh", "-c", format!("exec ls -l /proc/self/fd > {}", seen.display())],
+            }]),
+        )
+        .write();
+
+    let (created, mut stdout) = runtime.create_piped(&id, &bundle, &["--preserve-fds", "1"]);
+    created.assert_success();
+    let pid = runtime.init_pid(&id);
+    runtime.start(&id).assert_success();
+    let output = stdout.read_to_end();
+    assert_eq!(wait_exit(pid), 0, "{output}");
+
+    assert!(
+        output.starts_with("1 1\nsocket 3\npreserved 4\n"),
+        "{output}"
+    );
+    let hook = std::fs::read_to_string(&seen).expect("the hook ran");
+    let hook_fds = listed_fds(&hook);
+    assert!(
+        !hook_fds.contains(&3) && !hook_fds.contains(&4),
+        "the hook got the container's fds: {hook}"
+    );
+}
+
 /// Name events (`IN_*` mask and file name) in one directory, via inotify.
 struct DirWatch {
     fd: OwnedFd,

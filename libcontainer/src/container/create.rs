@@ -355,6 +355,9 @@ fn build(
         }
         Forked::Parent(pid) => {
             for_children.restore()?;
+            crate::init::exec::keep_from_truman_hooks(
+                options.listen_fds.count() + options.preserve_fds,
+            );
             pid
         }
     };

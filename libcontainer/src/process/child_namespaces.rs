@@ -65,8 +65,10 @@ impl ChildNamespaces {
     }
 
     /// In the cloned child: its namespaces are the container's, and stay so.
-    pub fn keep_in_child(self) {
-        std::mem::forget(self);
+    pub fn keep_in_child(mut self) {
+        // Closed, not left to the container's process: they are truman's namespaces.
+        self.pid.take();
+        self.time.take();
     }
 
     fn undo(&mut self) -> Result<()> {

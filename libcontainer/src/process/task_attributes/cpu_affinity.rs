@@ -30,15 +30,12 @@ pub struct CpuAffinity {
 }
 
 fn cpu_set(field: &str, list: &str) -> Result<CpuSet, Refused> {
-    let cpus = crate::kernel_list::parse(list).map_err(|why| Refused::new(field, why))?;
+    let cpus = crate::kernel_list::parse_below(list, CpuSet::count() as u32)
+        .map_err(|why| Refused::new(field, format!("{why} a CPU set holds")))?;
     let mut set = CpuSet::new();
     for cpu in cpus {
-        set.set(cpu as usize).map_err(|_| {
-            Refused::new(
-                field,
-                format!("CPU {cpu} is past the {} a CPU set holds", CpuSet::count()),
-            )
-        })?;
+        set.set(cpu as usize)
+            .map_err(|_| Refused::new(field, format!("CPU {cpu} is past the CPU set")))?;
     }
     Ok(set)
 }

@@ -1,8 +1,8 @@
 //! `linux.memoryPolicy`: the NUMA policy of the container's processes,
-//! set_mempolicy(2). A mode and its nodes are checked as runc checks them (none for
-//! MPOL_DEFAULT and MPOL_LOCAL, at least one for the modes that spread or bind), and
-//! nodes the host does not have are refused by name unless a flag makes them
-//! relative or static (then the kernel judges them).
+//! set_mempolicy(2), which needs no capability. A mode and its nodes are checked as
+//! runc checks them (none for MPOL_DEFAULT and MPOL_LOCAL, at least one for the modes
+//! that spread or bind), and nodes the host does not have are refused by name unless
+//! a flag makes them relative or static (then the kernel judges them).
 
 use nix::errno::Errno;
 use oci_spec::runtime::{LinuxMemoryPolicy, MemoryPolicyFlagType, MemoryPolicyModeType};
@@ -78,7 +78,7 @@ impl MemoryPolicy {
         let mode = asked.mode();
         let nodes = match asked.nodes().as_deref().map(str::trim) {
             None | Some("") => Vec::new(),
-            Some(list) => crate::kernel_list::parse(list)
+            Some(list) => crate::kernel_list::parse_below(list, MASK_BITS as u32)
                 .map_err(|why| Refused::new("linux.memoryPolicy.nodes", why))?,
         };
         let flags = asked.flags().as_deref().unwrap_or_default();

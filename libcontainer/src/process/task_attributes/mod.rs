@@ -7,8 +7,8 @@
 //! Everything is checked and turned into the kernel's values in truman, before
 //! anything exists, so that a field the kernel cannot take is refused by name; the
 //! container's process applies it on itself once it is in the container's cgroup,
-//! before it drops its capabilities (a negative nice, a real-time policy and a
-//! memory policy on any node need CAP_SYS_NICE).
+//! before it drops its capabilities (a negative nice and a real-time policy need
+//! CAP_SYS_NICE).
 
 mod cpu_affinity;
 mod io_priority;

@@ -8,8 +8,10 @@ use oci_spec::runtime::{LinuxSchedulerFlag, LinuxSchedulerPolicy, Scheduler};
 
 use super::{called, Refused};
 
-/// `struct sched_attr` as of Linux 4.13 (SCHED_ATTR_SIZE_VER1), with the
-/// utilization clamps the UTIL_CLAMP flags read.
+/// `struct sched_attr` as of Linux 5.3 (SCHED_ATTR_SIZE_VER1), with the
+/// utilization clamps the UTIL_CLAMP flags read. Without those flags only the first
+/// 48 bytes (VER0) are passed: an older kernel takes a larger struct only if the
+/// bytes it does not know are zero.
 #[repr(C)]
 #[derive(Debug, Clone, Copy, Default)]
 pub struct SchedAttr {
@@ -42,6 +44,11 @@ fn policy_number(policy: LinuxSchedulerPolicy) -> Result<u32, Refused> {
     })
 }
 
+const SIZE_VER0: u32 = 48;
+const SIZE_VER1: u32 = 56;
+const UTIL_CLAMP_MIN: u64 = 0x20;
+const UTIL_CLAMP_MAX: u64 = 0x40;
+
 fn flag_bit(flag: LinuxSchedulerFlag) -> u64 {
     match flag {
         LinuxSchedulerFlag::SchedResetOnFork => 0x01,
@@ -49,8 +56,8 @@ fn flag_bit(flag: LinuxSchedulerFlag) -> u64 {
         LinuxSchedulerFlag::SchedFlagDLOverrun => 0x04,
         LinuxSchedulerFlag::SchedFlagKeepPolicy => 0x08,
         LinuxSchedulerFlag::SchedFlagKeepParams => 0x10,
-        LinuxSchedulerFlag::SchedFlagUtilClampMin => 0x20,
-        LinuxSchedulerFlag::SchedFlagUtilClampMax => 0x40,
+        LinuxSchedulerFlag::SchedFlagUtilClampMin => UTIL_CLAMP_MIN,
+        LinuxSchedulerFlag::SchedFlagUtilClampMax => UTIL_CLAMP_MAX,
     }
 }
 
@@ -95,22 +102,24 @@ impl SchedAttr {
                 ));
             }
         }
+        let flags = scheduler
+            .flags()
+            .iter()
+            .flatten()
+            .map(|f| flag_bit(*f))
+            .fold(0, |a, b| a | b);
+        let clamps = flags & (UTIL_CLAMP_MIN | UTIL_CLAMP_MAX) != 0;
         Ok(SchedAttr {
-            size: std::mem::size_of::<SchedAttr>() as u32,
+            size: if clamps { SIZE_VER1 } else { SIZE_VER0 },
             policy: number,
-            flags: scheduler
-                .flags()
-                .iter()
-                .flatten()
-                .map(|f| flag_bit(*f))
-                .fold(0, |a, b| a | b),
+            flags,
             nice,
             priority: priority as u32,
             runtime: scheduler.runtime().unwrap_or(0),
             deadline: scheduler.deadline().unwrap_or(0),
             period: scheduler.period().unwrap_or(0),
             util_min: 0,
-            util_max: 1024,
+            util_max: if clamps { 1024 } else { 0 },
         })
     }
 
@@ -163,7 +172,14 @@ mod tests {
         }))
         .unwrap();
         assert_eq!((attr.policy, attr.priority, attr.flags), (1, 10, 1));
-        assert_eq!(attr.size, 56);
+        assert_eq!(
+            attr.size, 48,
+            "no clamp asked: the struct every kernel knows"
+        );
+        assert_eq!(std::mem::size_of::<SchedAttr>(), 56);
+        let clamped =
+            plan(json!({"policy": "SCHED_OTHER", "flags": ["SCHED_FLAG_UTIL_CLAMP_MAX"]}));
+        assert_eq!(clamped.unwrap().size, 56);
         let attr = plan(json!({"policy": "SCHED_BATCH", "nice": -3})).unwrap();
         assert_eq!((attr.policy, attr.nice), (3, -3));
     }
