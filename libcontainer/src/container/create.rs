@@ -201,6 +201,18 @@ fn with_listen_env(mut bundle: Bundle, listen: ListenFds) -> Bundle {
     bundle
 }
 
+/// Marks the `count` fds from 3 close-on-exec in truman once the init has its copies:
+/// as runc's, the hooks truman runs do not get the container's sockets and fds.
+fn keep_from_truman_hooks(count: u32) {
+    for fd in 3..3 + count as i32 {
+        // An fd the caller did not pass is simply not there (EBADF).
+        let _ = nix::fcntl::fcntl(
+            fd,
+            nix::fcntl::FcntlArg::F_SETFD(nix::fcntl::FdFlag::FD_CLOEXEC),
+        );
+    }
+}
+
 /// What was made or checked before anything existed, for [`build`] to use.
 struct Prepared<'a> {
     console: Option<OwnedFd>,
@@ -319,6 +331,8 @@ fn build(
         .into();
     let (parent_end, child_end) = channel_pair().map_err(Error::sys("socketpair"))?;
 
+    // The LISTEN_FDS sockets, then the preserved fds, from fd 3.
+    let handed_over = options.listen_fds.count() + options.preserve_fds;
     let child = {
         let _span = tracing::debug_span!("clone").entered();
         clone3(clone_flags).map_err(Error::sys("clone3"))?
@@ -334,7 +348,7 @@ fn build(
                 exec_error,
                 console,
                 close_first: vec![dir.lock_fd()],
-                preserve_fds: options.listen_fds.count() + options.preserve_fds,
+                preserve_fds: handed_over,
                 no_pivot: options.no_pivot,
                 keyring: session_keyring(&id, options.no_new_keyring),
                 new_userns,
@@ -355,9 +369,7 @@ fn build(
         }
         Forked::Parent(pid) => {
             for_children.restore()?;
-            crate::init::exec::keep_from_truman_hooks(
-                options.listen_fds.count() + options.preserve_fds,
-            );
+            keep_from_truman_hooks(handed_over);
             pid
         }
     };

@@ -87,38 +87,20 @@ impl Program {
 /// caller leaked to it) may reach the container's programs, the hooks the container
 /// process runs included (CVE-2024-21626).
 pub fn close_on_exec_from(first: u32) {
-    if !close_range_cloexec(first, u32::MAX) {
-        // Without close_range (before Linux 5.11), mark each open fd by hand.
-        mark_cloexec_from(first as i32);
-    }
-}
-
-/// Marks the `count` descriptors from fd 3 close-on-exec in truman once the container's
-/// process has its copies (the `LISTEN_FDS` sockets and `--preserve-fds`): as runc's,
-/// the hooks truman runs do not get them.
-pub fn keep_from_truman_hooks(count: u32) {
-    if count == 0 || close_range_cloexec(3, 3 + count - 1) {
-        return;
-    }
-    for fd in 3..3 + count as i32 {
-        // SAFETY: F_SETFD only changes the flags of fd, open or not (EBADF).
-        unsafe { libc::fcntl(fd, libc::F_SETFD, libc::FD_CLOEXEC) };
-    }
-}
-
-/// close_range(first, last, CLOSE_RANGE_CLOEXEC); false where the kernel lacks it.
-fn close_range_cloexec(first: u32, last: u32) -> bool {
     // SAFETY: close_range only changes descriptor flags; CLOSE_RANGE_CLOEXEC keeps
     // every fd valid until execve, so nothing still in use goes away early.
     let ret = unsafe {
         libc::syscall(
             libc::SYS_close_range,
             first,
-            last,
+            u32::MAX,
             libc::CLOSE_RANGE_CLOEXEC,
         )
     };
-    ret == 0
+    if ret < 0 {
+        // Without close_range (before Linux 5.11), mark each open fd by hand.
+        mark_cloexec_from(first as i32);
+    }
 }
 
 fn mark_cloexec_from(first: i32) {

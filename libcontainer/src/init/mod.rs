@@ -12,7 +12,7 @@ mod copy_up;
 mod credentials;
 mod devices;
 mod error;
-pub(crate) mod exec;
+mod exec;
 mod mounts;
 mod paths;
 mod rootfs;
