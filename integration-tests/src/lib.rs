@@ -56,7 +56,7 @@ pub use host::{
     host_has_v1_controller, host_ns, leftover_cgroups, test_cgroups_path, CGROUP_TEST_PARENT,
 };
 pub use output::{ContainerStdout, Output};
-pub use probe::syscall_probe;
+pub use probe::{syscall_probe, without_clone3};
 pub use process::{is_alive, parent_pid, wait_exit, COMMAND_TIMEOUT};
 pub use runtime::{unique_id, Runtime};
 pub use spec::{default_config, fixture, fixture_path, DEFAULT_HOSTNAME};

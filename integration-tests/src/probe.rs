@@ -9,12 +9,30 @@ use std::sync::OnceLock;
 /// The static syscall probe; panics (naming the compiler's words) if it cannot be built.
 pub fn syscall_probe() -> &'static Path {
     static PROBE: OnceLock<PathBuf> = OnceLock::new();
-    PROBE.get_or_init(|| {
-        let source = Path::new(env!("CARGO_MANIFEST_DIR")).join("probes/syscall.c");
-        let out = std::env::temp_dir().join(format!("truman-syscall-probe-{}", std::process::id()));
+    PROBE.get_or_init(|| build("syscall", &[]))
+}
+
+/// `probes/no-clone3.c` for `runtime`: runs it with clone3 answering ENOSYS.
+pub fn without_clone3(runtime: &Path) -> &'static Path {
+    static WRAPPER: OnceLock<PathBuf> = OnceLock::new();
+    WRAPPER.get_or_init(|| {
+        build(
+            "no-clone3",
+            &[format!("-DRUNTIME={:?}", runtime.display().to_string())],
+        )
+    })
+}
+
+/// Builds `probes/NAME.c` as a static binary; panics (naming the compiler's words) if
+/// it cannot.
+fn build(name: &str, defines: &[String]) -> PathBuf {
+    {
+        let source = Path::new(env!("CARGO_MANIFEST_DIR")).join(format!("probes/{name}.c"));
+        let out = std::env::temp_dir().join(format!("truman-{name}-probe-{}", std::process::id()));
         let status = Command::new("cc")
             .args(["-static", "-O2", "-o"])
             .arg(&out)
+            .args(defines)
             .arg(&source)
             .output()
             .unwrap_or_else(|e| panic!("run cc for {}: {e}", source.display()));
@@ -25,5 +43,5 @@ pub fn syscall_probe() -> &'static Path {
             String::from_utf8_lossy(&status.stderr)
         );
         out
-    })
+    }
 }

@@ -294,3 +294,25 @@ fn a_large_annotation_reaches_the_state_whole() {
 
     assert_eq!(runtime.state(&id)["annotations"]["big"], big.as_str());
 }
+
+/// In an outer container whose seccomp profile answers clone3 with ENOSYS (docker's
+/// and podman's did, before they knew it), truman clones with clone(2) instead, for
+/// the init and for an exec'd process alike.
+#[test]
+fn where_clone3_is_refused_with_enosys_containers_are_cloned_with_clone() {
+    let runtime = Runtime::at(integration_tests::without_clone3(
+        &integration_tests::runtime_under_test(),
+    ));
+    let id = unique_id();
+    let bundle = Bundle::new(&id).args(&["sleep", "1000"]).write();
+
+    let init = runtime.create_started(&id, &bundle);
+    let exec = runtime.cmd(&["exec", &id, "echo", "exec'd"]);
+
+    exec.assert_success();
+    assert_eq!(exec.stdout, "exec'd\n", "{exec}");
+    assert_eq!(parent_pid(init), Some(std::process::id() as i32));
+    runtime.kill(&id, "KILL").assert_success();
+    assert_eq!(wait_exit(init), 137);
+    runtime.delete(&id, false).assert_success();
+}

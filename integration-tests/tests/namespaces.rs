@@ -460,3 +460,129 @@ fn a_create_failing_after_a_pid_namespace_join_runs_poststop_in_the_runtimes() {
         "poststop ran in the container's pid namespace"
     );
 }
+
+/// A user namespace held by a process of the test's own, mapped 0 -> 100000 (65536
+/// ids), as a pod sandbox with `hostUsers: false` holds one.
+struct HeldUserNamespace {
+    holder: std::process::Child,
+}
+
+impl HeldUserNamespace {
+    fn new() -> HeldUserNamespace {
+        use std::io::BufRead;
+        let mut holder = std::process::Command::new("unshare")
+            .args(["--user", "sh", "-c", "echo in; exec sleep 1000"])
+            .stdout(std::process::Stdio::piped())
+            .spawn()
+            .expect("unshare --user");
+        let mut line = String::new();
+        let stdout = holder.stdout.take().unwrap();
+        std::io::BufReader::new(stdout)
+            .read_line(&mut line)
+            .unwrap();
+        assert_eq!(line, "in\n", "the holder did not enter its user namespace");
+        for map in ["uid_map", "gid_map"] {
+            std::fs::write(format!("/proc/{}/{map}", holder.id()), "0 100000 65536\n").unwrap();
+        }
+        HeldUserNamespace { holder }
+    }
+
+    fn path(&self) -> String {
+        format!("/proc/{}/ns/user", self.holder.id())
+    }
+
+    fn ns(&self) -> String {
+        std::fs::read_link(self.path())
+            .unwrap()
+            .to_string_lossy()
+            .into_owned()
+    }
+
+    /// A container joining this user namespace, with its mappings (as podman writes
+    /// them), and new pid, mount, uts, ipc and network namespaces inside it.
+    fn joined_by(&self, id: &str) -> Bundle {
+        Bundle::new(id)
+            .with_namespace("user")
+            .without_namespace("user")
+            .set(
+                "/linux/namespaces/-",
+                json!({"type": "user", "path": self.path()}),
+            )
+            .set(
+                "/linux/uidMappings",
+                json!([{"containerID": 0, "hostID": 100000, "size": 65536}]),
+            )
+            .set(
+                "/linux/gidMappings",
+                json!([{"containerID": 0, "hostID": 100000, "size": 65536}]),
+            )
+    }
+}
+
+impl Drop for HeldUserNamespace {
+    fn drop(&mut self) {
+        let _ = self.holder.kill();
+        let _ = self.holder.wait();
+    }
+}
+
+/// What a process prints about itself: its pid, its uid map, its user and pid
+/// namespaces.
+const WHO_AM_I: &str =
+    "echo $$; cat /proc/self/uid_map; readlink /proc/self/ns/user; readlink /proc/self/ns/pid";
+
+#[test]
+fn a_container_joining_a_user_namespace_has_a_pid_namespace_of_its_own_inside_it() {
+    let runtime = Runtime::under_test();
+    let held = HeldUserNamespace::new();
+    let id = unique_id();
+    let bundle = held.joined_by(&id).args(&["sh", "-c", WHO_AM_I]).write();
+
+    let output = runtime.run(&id, &bundle);
+
+    output.assert_success();
+    let lines: Vec<String> = output
+        .stdout
+        .lines()
+        .map(|l| l.split_whitespace().collect::<Vec<_>>().join(" "))
+        .collect();
+    assert_eq!(lines.len(), 4, "{output}");
+    assert_eq!(
+        lines[0], "1",
+        "not pid 1 of its own pid namespace: {output}"
+    );
+    assert_eq!(lines[1], "0 100000 65536", "{output}");
+    assert_eq!(lines[2], held.ns(), "{output}");
+    assert_ne!(lines[3], host_ns("pid"), "{output}");
+}
+
+#[test]
+fn created_in_a_joined_user_namespace_the_init_is_the_caller_s_and_exec_joins_its_pid_namespace() {
+    let runtime = Runtime::under_test();
+    let held = HeldUserNamespace::new();
+    let id = unique_id();
+    let bundle = held.joined_by(&id).args(&["sleep", "1000"]).write();
+
+    let init = runtime.create_started(&id, &bundle);
+    let output = runtime.cmd(&["exec", &id, "sh", "-c", WHO_AM_I]);
+
+    output.assert_success();
+    assert_eq!(
+        integration_tests::parent_pid(init),
+        Some(std::process::id() as i32),
+        "the init went to another reaper than truman's caller"
+    );
+    let init_ns = |ns: &str| {
+        std::fs::read_link(format!("/proc/{init}/ns/{ns}"))
+            .unwrap()
+            .to_string_lossy()
+            .into_owned()
+    };
+    let lines: Vec<&str> = output.stdout.lines().collect();
+    assert_eq!(lines.len(), 4, "{output}");
+    assert_ne!(lines[0], "1", "{output}");
+    assert_eq!(lines[2], held.ns(), "{output}");
+    assert_eq!(lines[3], init_ns("pid"), "{output}");
+    runtime.kill(&id, "KILL").assert_success();
+    assert_eq!(wait_exit(init), 137);
+}

@@ -7,7 +7,6 @@ use std::os::fd::OwnedFd;
 use std::os::unix::fs::OpenOptionsExt;
 use std::path::PathBuf;
 
-use nix::sched::CloneFlags;
 use nix::sys::stat::Mode;
 use nix::unistd::mkfifo;
 use oci_spec::runtime::{LinuxNamespaceType, Spec};
@@ -17,18 +16,18 @@ use super::query::ContainerState;
 use super::{pid_file, status::status_of};
 use crate::cgroups::{self, Cgroup};
 use crate::id::ContainerId;
-use crate::init::sync::{FromInit, ToInit};
+use crate::init::sync::ToInit;
 use crate::init::{self, InitPlan};
 use crate::intelrdt::{self, RdtPlan};
-use crate::process::channel::channel_pair;
-use crate::process::child_namespaces::ChildNamespaces;
-use crate::process::clone::{clone3, flags, Forked};
 use crate::process::id_map;
 use crate::process::pidfd::PidFd;
 use crate::process::socket_activation::ListenFds;
 use crate::process::task_attributes::TaskAttributes;
 use crate::process::ProcessIdentity;
 use crate::security::seccomp::SeccompFilter;
+use crate::spawn::conversation::{self, Host, Until};
+use crate::spawn::plan::{self, Caller, InitRequest, Origin, Parent, SpawnPlan, Wanted};
+use crate::spawn::{self as spawner, Joinable};
 use crate::spec::{load_bundle, Bundle};
 use crate::state::{ContainerDir, StateRecord, StateStore, Status};
 use crate::{Error, Result};
@@ -129,6 +128,7 @@ pub(crate) fn create_with(
         cgroups::is_unified(),
     )?;
     crate::network::check_host(&bundle.spec)?;
+    let (spawn_plan, namespaces) = plan_the_init(&bundle.spec, reaper)?;
     let dir = store.create(&id)?;
     let mut record = new_record(&id, &bundle, options, cgroup_path, driver);
     let bundle = with_listen_env(bundle, options.listen_fds);
@@ -138,8 +138,10 @@ pub(crate) fn create_with(
         seccomp: seccomp.as_ref(),
         intel_rdt: intel_rdt.as_ref(),
         task,
+        plan: spawn_plan,
+        namespaces,
     };
-    match build(&dir, &bundle, options, &mut record, reaper, prepared) {
+    match build(&dir, &bundle, options, &mut record, prepared) {
         Ok(init) => Ok(Created { id, init, terminal }),
         Err(e) => {
             super::delete::destroy(dir, &record, reaper == Reaper::Truman);
@@ -219,6 +221,59 @@ struct Prepared<'a> {
     seccomp: Option<&'a SeccompFilter>,
     intel_rdt: Option<&'a RdtPlan>,
     task: TaskAttributes,
+    plan: SpawnPlan,
+    /// The config's namespaces, opened where they are joined, by index.
+    namespaces: Vec<Option<Joinable>>,
+}
+
+/// Who joins and makes which of the config's namespaces, and the ones it joins,
+/// opened: a path that is not there is refused before anything exists.
+fn plan_the_init(spec: &Spec, reaper: Reaper) -> Result<(SpawnPlan, Vec<Option<Joinable>>)> {
+    let linux = spec.linux().as_ref();
+    let listed = linux
+        .and_then(|l| l.namespaces().clone())
+        .unwrap_or_default();
+    let wanted: Vec<Wanted> = listed
+        .iter()
+        .map(|ns| Wanted {
+            typ: ns.typ(),
+            origin: match ns.path() {
+                Some(_) => Origin::Joined,
+                None => Origin::New,
+            },
+        })
+        .collect();
+    let additional_gids = spec
+        .process()
+        .as_ref()
+        .and_then(|p| p.user().additional_gids().as_ref())
+        .is_some_and(|gids| !gids.is_empty());
+    let planned = plan::for_init(&InitRequest {
+        namespaces: &wanted,
+        uid_mappings: linux
+            .map(|l| id_map::listed(l.uid_mappings()))
+            .unwrap_or_default(),
+        gid_mappings: linux
+            .map(|l| id_map::listed(l.gid_mappings()))
+            .unwrap_or_default(),
+        additional_gids,
+        parent: match reaper {
+            Reaper::Caller => Parent::Caller,
+            Reaper::Truman => Parent::Truman,
+        },
+        caller: Caller::of_truman(),
+    })
+    .map_err(|refused| Error::Usage(refused.to_string()))?;
+    let opened = listed
+        .iter()
+        .map(|ns| {
+            ns.path()
+                .as_ref()
+                .map(|path| spawner::open_joinable(ns.typ(), path))
+                .transpose()
+        })
+        .collect::<Result<_>>()?;
+    Ok((planned, opened))
 }
 
 fn build(
@@ -226,7 +281,6 @@ fn build(
     bundle: &Bundle,
     options: &CreateOptions,
     record: &mut StateRecord,
-    reaper: Reaper,
     prepared: Prepared<'_>,
 ) -> Result<ProcessIdentity> {
     let Prepared {
@@ -234,6 +288,8 @@ fn build(
         seccomp,
         intel_rdt,
         task,
+        plan,
+        namespaces,
     } = prepared;
     let _span = tracing::debug_span!("create", id = %record.id).entered();
     let id = ContainerId::parse(&record.id)?;
@@ -262,63 +318,9 @@ fn build(
         .map_err(Error::sys(format!("open {}", fifo_path.display())))?
         .into();
 
-    let namespaces = bundle
-        .spec
-        .linux()
-        .as_ref()
-        .and_then(|l| l.namespaces().clone())
-        .unwrap_or_default();
-    let mut clone_flags = if reaper == Reaper::Caller {
-        flags::CLONE_PARENT
-    } else {
-        0
-    };
-    let mut join = Vec::new();
     // Before any namespace of the container is joined: the user namespaces these are
     // mapped through are made by children of truman's.
     let idmapped_mounts = super::idmapped_mounts::prepare(bundle)?;
-    // truman's own pid and time namespaces for its next children, restored right after
-    // the clone: the hooks truman forks must run in the runtime's namespaces.
-    let mut for_children = ChildNamespaces::unchanged();
-    for ns in &namespaces {
-        match (ns.typ(), ns.path()) {
-            // pid and time namespaces apply to children only, so truman joins them
-            // itself and the init is born inside.
-            (LinuxNamespaceType::Pid | LinuxNamespaceType::Time, Some(path)) => {
-                let file = File::open(path)
-                    .map_err(Error::sys(format!("open namespace {}", path.display())))?;
-                for_children.join(
-                    &file,
-                    CloneFlags::from_bits_retain(ns.typ() as i32),
-                    &format!("{} namespace {}", ns.typ(), path.display()),
-                )?;
-            }
-            (LinuxNamespaceType::Time, None) => {
-                // A new time namespace only takes its offsets before a process enters
-                // it: unshare here, write the offsets, and let the clone enter it.
-                for_children.unshare_time()?;
-                write_time_offsets(&bundle.spec)?;
-            }
-            (typ, Some(path)) => join.push((typ, path.clone())),
-            // The cgroup namespace is unshared by the init once it is in its cgroup:
-            // created at clone, its root would be truman's cgroup, not the container's.
-            (LinuxNamespaceType::Cgroup, None) => {}
-            (typ, None) => clone_flags |= typ as u64,
-        }
-    }
-    let new_userns = clone_flags & flags::CLONE_NEWUSER != 0;
-    let mut unshare = 0;
-    if join.iter().any(|(t, _)| *t == LinuxNamespaceType::User) {
-        let parent = clone_flags & flags::CLONE_PARENT;
-        unshare = clone_flags & !parent;
-        clone_flags = parent;
-        if unshare & flags::CLONE_NEWPID != 0 {
-            return Err(Error::Usage(
-                "linux.namespaces: a new pid namespace inside a joined user namespace is not supported yet; join a pid namespace by path or share the host's".into(),
-            ));
-        }
-    }
-
     let error_path = dir.exec_error_path();
     let exec_error: OwnedFd = File::options()
         .write(true)
@@ -329,55 +331,44 @@ fn build(
         .open(&error_path)
         .map_err(Error::sys(format!("create {}", error_path.display())))?
         .into();
-    let (parent_end, child_end) = channel_pair().map_err(Error::sys("socketpair"))?;
 
     // The LISTEN_FDS sockets, then the preserved fds, from fd 3.
     let handed_over = options.listen_fds.count() + options.preserve_fds;
-    let child = {
-        let _span = tracing::debug_span!("clone").entered();
-        clone3(clone_flags).map_err(Error::sys("clone3"))?
-    };
-    let pid = match child {
-        Forked::Child => {
-            for_children.keep_in_child();
-            drop(parent_end);
-            init::run(InitPlan {
-                bundle,
-                channel: child_end,
-                fifo,
-                exec_error,
-                console,
-                close_first: vec![dir.lock_fd()],
-                preserve_fds: handed_over,
-                no_pivot: options.no_pivot,
-                keyring: session_keyring(&id, options.no_new_keyring),
-                new_userns,
-                unshare,
-                join,
-                cgroup_path: cgroup.dir().to_owned(),
-                cgroup_hierarchies: cgroup.hierarchies().to_vec(),
-                seccomp,
-                task,
-                idmapped_mounts,
-                mount_label: bundle
-                    .spec
-                    .linux()
-                    .as_ref()
-                    .and_then(|l| l.mount_label().clone())
-                    .filter(|_| crate::security::selinux::enabled()),
-            })
-        }
-        Forked::Parent(pid) => {
-            for_children.restore()?;
-            keep_from_truman_hooks(handed_over);
-            pid
-        }
-    };
-    drop(child_end);
-    drop(idmapped_mounts);
-    drop(fifo);
-    drop(exec_error);
-    drop(console);
+    let joins: Vec<&Joinable> = plan
+        .child
+        .joins
+        .iter()
+        .filter_map(|index| namespaces.get(*index).and_then(Option::as_ref))
+        .collect();
+    let spawned = spawner::spawn(&plan, &namespaces, &time_offsets(&bundle.spec), |channel| {
+        init::run(InitPlan {
+            bundle,
+            channel,
+            fifo,
+            exec_error,
+            console,
+            close_first: vec![dir.lock_fd()],
+            preserve_fds: handed_over,
+            no_pivot: options.no_pivot,
+            keyring: session_keyring(&id, options.no_new_keyring),
+            user: plan.user,
+            joins,
+            steps: &plan.child,
+            cgroup_path: cgroup.dir().to_owned(),
+            cgroup_hierarchies: cgroup.hierarchies().to_vec(),
+            seccomp,
+            task,
+            idmapped_mounts,
+            mount_label: bundle
+                .spec
+                .linux()
+                .as_ref()
+                .and_then(|l| l.mount_label().clone())
+                .filter(|_| crate::security::selinux::enabled()),
+        })
+    })?;
+    keep_from_truman_hooks(handed_over);
+    let pid = spawned.pid;
 
     let init = ProcessIdentity::of(pid)
         .ok_or_else(|| Error::Init("init process exited during setup".into()))?;
@@ -405,61 +396,28 @@ fn build(
     if let Some(process) = bundle.spec.process() {
         crate::process::limits::apply(pid, process)?;
     }
-    if new_userns {
-        let linux = bundle.spec.linux().as_ref();
-        let uid = linux.map(|l| id_map::listed(l.uid_mappings()));
-        let gid = linux.map(|l| id_map::listed(l.gid_mappings()));
-        id_map::write(pid, "uid_map", uid.unwrap_or_default())?;
-        id_map::write(pid, "gid_map", gid.unwrap_or_default())?;
-    }
-    parent_end
-        .send(&ToInit::Go)
-        .map_err(Error::sys("sync with init"))?;
-
+    let linux = bundle.spec.linux().as_ref();
+    spawner::id_maps::write(
+        plan.user,
+        pid,
+        linux
+            .map(|l| id_map::listed(l.uid_mappings()))
+            .unwrap_or_default(),
+        linux
+            .map(|l| id_map::listed(l.gid_mappings()))
+            .unwrap_or_default(),
+    )?;
+    let mut host = InitHost {
+        bundle,
+        record,
+        init: &init,
+        seccomp,
+        net_devices: None,
+    };
+    let conversed = conversation::converse(&spawned.channel, Until::Waiting, &mut host);
     // Moved back to the host if create fails from here on.
-    let mut net_devices = None;
-    loop {
-        match parent_end
-            .recv::<FromInit>()
-            .map_err(Error::sys("sync with init"))?
-        {
-            Some(FromInit::RunHooks) => {
-                // The init is in all its namespaces now; the hooks see the links moved.
-                net_devices = crate::network::move_into(&bundle.spec, pid)?;
-                let state = hook_state(record, Status::Creating)?;
-                if let Some(hooks) = bundle.spec.hooks() {
-                    let _span = tracing::debug_span!("hooks", point = "createRuntime").entered();
-                    for (point, list) in [
-                        (hooks::HookPoint::Prestart, hooks.prestart()),
-                        (hooks::HookPoint::CreateRuntime, hooks.create_runtime()),
-                    ] {
-                        hooks::run_hooks(
-                            point,
-                            list.as_deref().unwrap_or_default(),
-                            state.as_bytes(),
-                        )?;
-                    }
-                }
-                let created = hook_state(record, Status::Created)?;
-                parent_end
-                    .send(&ToInit::HooksDone {
-                        creating: state,
-                        created,
-                    })
-                    .map_err(Error::sys("sync with init"))?;
-            }
-            Some(FromInit::SeccompFd { fd }) => {
-                let state = ContainerState::from_record(record, Status::Creating);
-                forward_seccomp_fd(seccomp, &init, fd, &state)?;
-                parent_end
-                    .send(&ToInit::SeccompFdSent)
-                    .map_err(Error::sys("sync with init"))?;
-            }
-            Some(FromInit::Ready) => break,
-            Some(FromInit::Failed { error }) => return Err(Error::Init(error)),
-            None => return Err(Error::Init("init process exited during setup".into())),
-        }
-    }
+    let net_devices = host.net_devices.take();
+    conversed?;
 
     record.creator = None;
     dir.save(record)?;
@@ -492,16 +450,50 @@ pub(crate) fn hook_state(record: &StateRecord, status: Status) -> Result<String>
     })
 }
 
-fn write_time_offsets(spec: &Spec) -> Result<()> {
-    let Some(offsets) = spec.linux().as_ref().and_then(|l| l.time_offsets().clone()) else {
-        return Ok(());
-    };
+/// The text of `/proc/self/timens_offsets` for `linux.timeOffsets`.
+fn time_offsets(spec: &Spec) -> String {
+    let offsets = spec.linux().as_ref().and_then(|l| l.time_offsets().clone());
     let mut text = String::new();
-    for (clock, offset) in offsets {
+    for (clock, offset) in offsets.unwrap_or_default() {
         let secs = offset.secs().unwrap_or(0);
         let nanos = offset.nanosecs().unwrap_or(0);
         text.push_str(&format!("{clock} {secs} {nanos}\n"));
     }
-    std::fs::write("/proc/self/timens_offsets", text)
-        .map_err(Error::sys("write /proc/self/timens_offsets"))
+    text
+}
+
+/// What truman does for the init while it sets itself up.
+struct InitHost<'a> {
+    bundle: &'a Bundle,
+    record: &'a StateRecord,
+    init: &'a ProcessIdentity,
+    seccomp: Option<&'a SeccompFilter>,
+    net_devices: Option<crate::network::MovedDevices>,
+}
+
+impl Host for InitHost<'_> {
+    fn run_hooks(&mut self) -> Result<ToInit> {
+        // The init is in all its namespaces now; the hooks see the links moved.
+        self.net_devices = crate::network::move_into(&self.bundle.spec, self.init.pid())?;
+        let state = hook_state(self.record, Status::Creating)?;
+        if let Some(hooks) = self.bundle.spec.hooks() {
+            let _span = tracing::debug_span!("hooks", point = "createRuntime").entered();
+            for (point, list) in [
+                (hooks::HookPoint::Prestart, hooks.prestart()),
+                (hooks::HookPoint::CreateRuntime, hooks.create_runtime()),
+            ] {
+                hooks::run_hooks(point, list.as_deref().unwrap_or_default(), state.as_bytes())?;
+            }
+        }
+        let created = hook_state(self.record, Status::Created)?;
+        Ok(ToInit::HooksDone {
+            creating: state,
+            created,
+        })
+    }
+
+    fn seccomp_fd(&mut self, fd: i32) -> Result<()> {
+        let state = ContainerState::from_record(self.record, Status::Creating);
+        forward_seccomp_fd(self.seccomp, self.init, fd, &state)
+    }
 }

@@ -23,10 +23,13 @@ fn to_caps(set: &Option<Capabilities>) -> Result<HashSet<Cap>, InitError> {
 
 /// Drops the bounding set first, while truman's init still has CAP_SETPCAP; changes
 /// uid and gid with PR_SET_KEEPCAPS so that the permitted set survives the switch;
-/// then sets the other sets exactly.
+/// then sets the other sets exactly. `setgroups`: false where it is denied (a user
+/// namespace that maps only its rootless creator's gid; the plan refused additional
+/// gids there), so the groups are left as they are.
 pub fn set_user_and_capabilities(
     user: &User,
     capabilities: Option<&LinuxCapabilities>,
+    setgroups_allowed: bool,
 ) -> Result<(), InitError> {
     if let Some(c) = capabilities {
         let bounding = to_caps(c.bounding())?;
@@ -46,7 +49,9 @@ pub fn set_user_and_capabilities(
         .copied()
         .map(Gid::from_raw)
         .collect();
-    setgroups(&gids).step("setgroups")?;
+    if setgroups_allowed {
+        setgroups(&gids).step("setgroups")?;
+    }
     let gid = Gid::from_raw(user.gid());
     setresgid(gid, gid, gid).step(format!("setresgid {}", user.gid()))?;
     let uid = Uid::from_raw(user.uid());

@@ -24,7 +24,7 @@ pub(crate) mod tenant;
 use std::os::fd::{OwnedFd, RawFd};
 use std::path::{Path, PathBuf};
 
-use nix::sched::{setns, CloneFlags};
+use nix::sched::CloneFlags;
 use nix::unistd::{setresgid, setresuid, Gid, Uid};
 use oci_spec::runtime::{LinuxNamespaceType, Process};
 
@@ -35,12 +35,14 @@ use sync::{FromInit, ToInit};
 use crate::process::channel::Channel;
 use crate::process::task_attributes::TaskAttributes;
 use crate::security::seccomp::SeccompFilter;
+use crate::spawn::plan::{ChildSteps, UserNamespace};
+use crate::spawn::Joinable;
 use crate::spec::Bundle;
 
 /// Everything the init needs, decided by truman before the clone.
 pub(crate) struct InitPlan<'a> {
     pub bundle: &'a Bundle,
-    pub channel: Channel,
+    pub channel: &'a Channel,
     /// Read end of the exec fifo; `start` writes one byte into it.
     pub fifo: OwnedFd,
     /// Where the init writes why it failed after `create` returned (a startContainer
@@ -55,14 +57,13 @@ pub(crate) struct InitPlan<'a> {
     pub no_pivot: bool,
     /// The session keyring to join (`_ses.<id>`), unless `--no-new-keyring`.
     pub keyring: Option<String>,
-    /// A user namespace was created by the clone itself.
-    pub new_userns: bool,
-    /// Namespaces to create after joining a user namespace by path (clone flags):
-    /// created at clone they would belong to the host's user namespace instead.
-    pub unshare: u64,
-    /// Namespaces to join by path from inside the init (all but pid and time, which
-    /// truman joins before the clone because they only apply to children).
-    pub join: Vec<(LinuxNamespaceType, PathBuf)>,
+    /// The init's user namespace: made by its clone, joined, or truman's.
+    pub user: UserNamespace,
+    /// The namespaces the init joins itself, in order (pid and time are joined or
+    /// made before the clone: they only apply to children).
+    pub joins: Vec<&'a Joinable>,
+    /// What the init makes itself, after the joins.
+    pub steps: &'a ChildSteps,
     /// The container's cgroup directory below each hierarchy's root.
     pub cgroup_path: PathBuf,
     /// The host's v1 and hybrid cgroup hierarchies, read once by truman.
@@ -118,24 +119,8 @@ fn setup<'a>(plan: &mut InitPlan<'a>) -> Result<Ready<'a>, InitError> {
         .ok_or_else(|| InitError::Other("process: required".into()))?;
     let linux = spec.linux().clone().unwrap_or_default();
 
-    begin(&plan.channel)?;
-    let joins_userns = plan
-        .join
-        .iter()
-        .any(|(t, _)| *t == LinuxNamespaceType::User);
-    if plan.new_userns {
-        become_root_of_userns()?;
-    }
-    join_namespaces(&plan.join)?;
-    if joins_userns {
-        become_root_of_userns()?;
-        // Namespaces created now belong to the joined user namespace, where this
-        // root has its capabilities (as in a Kubernetes pod with user namespaces).
-        if plan.unshare != 0 {
-            nix::sched::unshare(CloneFlags::from_bits_retain(plan.unshare as i32))
-                .step("unshare namespaces in the joined user namespace")?;
-        }
-    }
+    begin(plan.channel)?;
+    enter_namespaces(plan.user, &plan.joins, plan.steps.unshare)?;
     let namespaces = linux.namespaces().clone().unwrap_or_default();
     let has_ns = |t| namespaces.iter().any(|n| n.typ() == t);
     let new_ns = |t| {
@@ -147,7 +132,7 @@ fn setup<'a>(plan: &mut InitPlan<'a>) -> Result<Ready<'a>, InitError> {
     if new_ns(LinuxNamespaceType::Network) {
         crate::network::bring_up_loopback().map_err(|e| InitError::Other(e.to_string()))?;
     }
-    if new_ns(LinuxNamespaceType::Cgroup) {
+    if plan.steps.new_cgroupns {
         nix::sched::unshare(CloneFlags::CLONE_NEWCGROUP).step("unshare cgroup namespace")?;
     }
     if let Some(name) = &plan.keyring {
@@ -162,11 +147,9 @@ fn setup<'a>(plan: &mut InitPlan<'a>) -> Result<Ready<'a>, InitError> {
         }
     }
 
-    let in_userns = plan.new_userns
-        || plan
-            .join
-            .iter()
-            .any(|(t, _)| *t == LinuxNamespaceType::User);
+    // Where mknod is refused (bind-mount the devices instead): in any user namespace
+    // but the host's, the caller's own included (rootless podman runs truman in one).
+    let in_userns = !crate::spawn::in_initial_user_namespace();
     let rootfs_path = &plan.bundle.rootfs;
     let propagation = linux.rootfs_propagation().as_deref();
     {
@@ -267,7 +250,13 @@ fn setup<'a>(plan: &mut InitPlan<'a>) -> Result<Ready<'a>, InitError> {
     }
     rootfs::make_unbindable(propagation)?;
 
-    let program = credentials_and_seccomp(process, &plan.task, plan.seccomp, &plan.channel)?;
+    let program = credentials_and_seccomp(
+        process,
+        &plan.task,
+        plan.seccomp,
+        plan.channel,
+        setgroups_allowed(plan.user),
+    )?;
     Ok(Ready {
         program,
         state_for_hooks: state_created,
@@ -288,6 +277,7 @@ fn credentials_and_seccomp(
     task: &TaskAttributes,
     filter: Option<&SeccompFilter>,
     channel: &Channel,
+    setgroups: bool,
 ) -> Result<exec::Program, InitError> {
     // With every capability still held, and before a filter that may forbid the calls.
     task.apply()
@@ -300,7 +290,7 @@ fn credentials_and_seccomp(
         in_cwd = enter_cwd(process.cwd(), CwdAttempt::AsRoot)?;
         seccomp::load(f, channel)?;
     }
-    let program = become_process(process, in_cwd)?;
+    let program = become_process(process, in_cwd, setgroups)?;
     if let (Some(f), Some(seccomp::Moment::AfterCredentials)) = (filter, moment) {
         seccomp::load(f, channel)?;
     }
@@ -319,7 +309,7 @@ fn finish(ready: Ready<'_>, plan: &InitPlan<'_>) -> Result<std::convert::Infalli
     // Before the startContainer hooks, which run binaries of the container's: they
     // are the container's processes too.
     if let Some(filter) = ready.seccomp_last {
-        seccomp::load(filter, &plan.channel)?;
+        seccomp::load(filter, plan.channel)?;
     }
     if let Some(list) = plan
         .bundle
@@ -435,10 +425,18 @@ fn enter_cwd(cwd: &Path, attempt: CwdAttempt) -> Result<bool, InitError> {
 /// The last steps of every container process, the init's and an exec'd one's: it
 /// becomes the process's user with its capabilities, enters its cwd (unless it did
 /// already: `in_cwd`), and finds its program in the environment it will have.
-fn become_process(process: &Process, in_cwd: bool) -> Result<exec::Program, InitError> {
+fn become_process(
+    process: &Process,
+    in_cwd: bool,
+    setgroups: bool,
+) -> Result<exec::Program, InitError> {
     // Before the capabilities go: changing one's exec label may need them.
     crate::security::lsm::apply(process).map_err(|e| InitError::Other(e.to_string()))?;
-    credentials::set_user_and_capabilities(process.user(), process.capabilities().as_ref())?;
+    credentials::set_user_and_capabilities(
+        process.user(),
+        process.capabilities().as_ref(),
+        setgroups,
+    )?;
     if !in_cwd {
         enter_cwd(process.cwd(), CwdAttempt::AsUser)?;
     }
@@ -464,20 +462,41 @@ pub(crate) fn become_root_of_userns() -> Result<(), InitError> {
         .step("setresuid 0 in user namespace")
 }
 
-fn join_namespaces(join: &[(LinuxNamespaceType, PathBuf)]) -> Result<(), InitError> {
-    // The user namespace first: it decides what the others may be joined with.
-    let mut ordered: Vec<_> = join.iter().collect();
-    ordered.sort_by_key(|(t, _)| *t != LinuxNamespaceType::User);
-    for (typ, path) in ordered {
-        let file = std::fs::File::open(path).map_err(|source| InitError::Path {
-            step: "open namespace",
-            path: path.clone(),
-            source,
-        })?;
-        setns(&file, CloneFlags::from_bits_retain(*typ as i32))
-            .step(format!("join {typ} namespace {}", path.display()))?;
+/// Into the container's namespaces, as the plan says: root of a user namespace the
+/// clone made; the joins, in order; root of a joined user namespace (the others were
+/// joined with the privilege it gives); the namespaces made inside a joined one.
+pub(crate) fn enter_namespaces(
+    user: UserNamespace,
+    joins: &[&Joinable],
+    unshare: u64,
+) -> Result<(), InitError> {
+    if matches!(user, UserNamespace::Created { .. }) {
+        become_root_of_userns()?;
+    }
+    for ns in joins {
+        nix::sched::setns(&ns.file, CloneFlags::from_bits_retain(ns.typ as i32))
+            .step(format!("join {}", ns.what))?;
+    }
+    if user == UserNamespace::Joined {
+        become_root_of_userns()?;
+    }
+    if unshare != 0 {
+        nix::sched::unshare(CloneFlags::from_bits_retain(unshare as i32))
+            .step("unshare namespaces in the joined user namespace")?;
     }
     Ok(())
+}
+
+/// Whether the process may call setgroups: not where truman denied it to map the
+/// caller's own gid.
+pub(crate) fn setgroups_allowed(user: UserNamespace) -> bool {
+    !matches!(
+        user,
+        UserNamespace::Created {
+            deny_setgroups: true,
+            ..
+        }
+    )
 }
 
 /// A session keyring of the container's, so that it cannot read the keys of the host

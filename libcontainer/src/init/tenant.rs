@@ -9,25 +9,29 @@
 
 use std::os::fd::{AsRawFd, OwnedFd};
 
-use nix::sched::{setns, CloneFlags};
-use oci_spec::runtime::{LinuxNamespaceType, Process};
+use oci_spec::runtime::Process;
 
 use super::error::{InitError, Step};
 use super::sync::FromInit;
 use super::{
-    become_root_of_userns, begin, console, credentials_and_seccomp, exec, hide_from_the_container,
-    join_new_session_keyring, seccomp,
+    begin, console, credentials_and_seccomp, enter_namespaces, exec, hide_from_the_container,
+    join_new_session_keyring, seccomp, setgroups_allowed,
 };
 use crate::process::channel::Channel;
 use crate::process::task_attributes::TaskAttributes;
 use crate::security::seccomp::SeccompFilter;
+use crate::spawn::plan::UserNamespace;
+use crate::spawn::Joinable;
 
 pub(crate) struct TenantPlan<'a> {
     pub process: &'a Process,
-    pub channel: Channel,
-    /// The init's namespaces that differ from truman's, opened by truman from
-    /// `/proc/<init>/ns` (pid and time excepted: the clone was born in those).
-    pub join: Vec<(LinuxNamespaceType, OwnedFd)>,
+    pub channel: &'a Channel,
+    /// The init's namespaces that differ from truman's and that it joins itself, in
+    /// order, opened by truman from `/proc/<init>/ns` (pid and time excepted: the
+    /// clone was born in those).
+    pub joins: Vec<&'a Joinable>,
+    /// Whether one of them (or one it was born in) is a user namespace.
+    pub user: UserNamespace,
     /// The init's root (`/proc/<init>/root`), for a container without a mount
     /// namespace of its own (a chroot); joining one sets the root to its own.
     pub chroot: Option<OwnedFd>,
@@ -56,7 +60,7 @@ pub(crate) fn run(plan: TenantPlan<'_>) -> ! {
                 == seccomp::Moment::BeforeExec
         });
         if let Some(filter) = last {
-            seccomp::load(filter, &plan.channel)?;
+            seccomp::load(filter, plan.channel)?;
         }
         Ok(program)
     }) {
@@ -72,20 +76,8 @@ pub(crate) fn run(plan: TenantPlan<'_>) -> ! {
 }
 
 fn setup(plan: &TenantPlan<'_>) -> Result<exec::Program, InitError> {
-    begin(&plan.channel)?;
-    // Every other namespace first, while this process is still root of the host's
-    // user namespace and may enter any of them; the user namespace last.
-    let (user, others): (Vec<_>, Vec<_>) = plan
-        .join
-        .iter()
-        .partition(|(t, _)| *t == LinuxNamespaceType::User);
-    for (typ, fd) in others.iter().chain(&user) {
-        setns(fd, CloneFlags::from_bits_retain(*typ as i32))
-            .step(format!("join the container's {typ} namespace"))?;
-    }
-    if !user.is_empty() {
-        become_root_of_userns()?;
-    }
+    begin(plan.channel)?;
+    enter_namespaces(plan.user, &plan.joins, 0)?;
     if let Some(root) = &plan.chroot {
         nix::unistd::fchdir(root.as_raw_fd()).step("enter the container's root")?;
         nix::unistd::chroot(".").step("chroot to the container's root")?;
@@ -99,5 +91,11 @@ fn setup(plan: &TenantPlan<'_>) -> Result<exec::Program, InitError> {
         let socket = plan.console.as_ref().ok_or(InitError::NoConsoleSocket)?;
         console::attach_new_pty(socket, process)?;
     }
-    credentials_and_seccomp(process, &plan.task, plan.seccomp, &plan.channel)
+    credentials_and_seccomp(
+        process,
+        &plan.task,
+        plan.seccomp,
+        plan.channel,
+        setgroups_allowed(plan.user),
+    )
 }

@@ -9,7 +9,7 @@ mod rtnl;
 
 use std::io;
 
-pub(crate) use devices::{check_host, check_spec, move_into};
+pub(crate) use devices::{check_host, check_spec, move_into, MovedDevices};
 pub(crate) use loopback::bring_up_loopback;
 
 #[derive(Debug, thiserror::Error)]

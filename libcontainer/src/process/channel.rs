@@ -32,6 +32,13 @@ pub fn channel_pair() -> io::Result<(Channel, Channel)> {
 }
 
 impl Channel {
+    /// Another handle on the same end (close-on-exec, as the original).
+    pub fn try_clone(&self) -> io::Result<Channel> {
+        Ok(Channel {
+            fd: self.fd.try_clone()?,
+        })
+    }
+
     pub fn send<T: Serialize>(&self, message: &T) -> io::Result<()> {
         let bytes = serde_json::to_vec(message).map_err(io::Error::other)?;
         let mut chunks = bytes.chunks(PACKET_DATA).peekable();

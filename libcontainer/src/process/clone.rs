@@ -76,10 +76,11 @@ fn clone3_into(clone_flags: u64, pidfd: Option<&mut libc::c_int>) -> io::Result<
     } else {
         libc::SIGCHLD as u64
     };
+    let pidfd_ptr = pidfd.map_or(0, |fd| fd as *mut libc::c_int as u64);
     let mut args = CloneArgs {
         flags: clone_flags,
         exit_signal,
-        pidfd: pidfd.map_or(0, |fd| fd as *mut libc::c_int as u64),
+        pidfd: pidfd_ptr,
         ..Default::default()
     };
     // SAFETY: clone3 without CLONE_VM and with a null stack duplicates the address
@@ -92,6 +93,38 @@ fn clone3_into(clone_flags: u64, pidfd: Option<&mut libc::c_int>) -> io::Result<
             std::mem::size_of::<CloneArgs>(),
         )
     };
+    if ret == -1 && io::Error::last_os_error().raw_os_error() == Some(libc::ENOSYS) {
+        // A seccomp profile of an outer container (docker's, podman's) answers clone3
+        // with ENOSYS, so that callers fall back to clone: so does truman.
+        return clone_legacy(clone_flags, exit_signal, pidfd_ptr);
+    }
+    forked(ret)
+}
+
+/// clone(2), for where clone3 is refused. Its low byte is the exit signal, so a flag
+/// there (CLONE_NEWTIME) cannot be passed: truman unshares time namespaces instead.
+fn clone_legacy(clone_flags: u64, exit_signal: u64, pidfd_ptr: u64) -> io::Result<Forked> {
+    if clone_flags & 0xff != 0 {
+        return Err(io::Error::from_raw_os_error(libc::EINVAL));
+    }
+    // SAFETY: as for clone3: no CLONE_VM and a null stack make this a fork; with
+    // CLONE_PIDFD the kernel stores the pidfd at the parent_tid pointer, which points
+    // at the caller's int; child_tid and tls are unused (0), so their order, which
+    // differs between architectures, does not matter.
+    let ret = unsafe {
+        libc::syscall(
+            libc::SYS_clone,
+            (clone_flags | exit_signal) as libc::c_ulong,
+            0 as libc::c_ulong,
+            pidfd_ptr as libc::c_ulong,
+            0 as libc::c_ulong,
+            0 as libc::c_ulong,
+        )
+    };
+    forked(ret)
+}
+
+fn forked(ret: libc::c_long) -> io::Result<Forked> {
     match ret {
         -1 => Err(io::Error::last_os_error()),
         0 => Ok(Forked::Child),

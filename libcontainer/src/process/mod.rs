@@ -1,7 +1,6 @@
 //! Processes: how truman names them, clones them and talks to them.
 
 pub mod channel;
-pub(crate) mod child_namespaces;
 pub mod clone;
 pub(crate) mod id_map;
 mod identity;

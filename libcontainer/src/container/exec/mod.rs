@@ -8,11 +8,9 @@
 mod process;
 
 use std::fs::File;
-use std::os::fd::OwnedFd;
 use std::os::unix::fs::MetadataExt;
 use std::path::PathBuf;
 
-use nix::sched::CloneFlags;
 use nix::sys::socket::{socketpair, AddressFamily, SockFlag, SockType};
 use oci_spec::runtime::{LinuxNamespaceType, Process};
 
@@ -28,17 +26,18 @@ use crate::cgroups::sub::SubCgroups;
 use crate::cgroups::Cgroup;
 use crate::console::{receive_master, Relay};
 use crate::id::ContainerId;
-use crate::init::sync::{FromInit, ToInit};
+use crate::init::sync::ToInit;
 use crate::init::tenant::{self, TenantPlan};
 use crate::intelrdt::RdtGroup;
-use crate::process::channel::{channel_pair, Channel};
-use crate::process::child_namespaces::ChildNamespaces;
-use crate::process::clone::{clone3_with_pidfd, flags, Forked};
+use crate::process::channel::Channel;
 use crate::process::pidfd::PidFd;
 use crate::process::task_attributes::{ForProcess, TaskAttributes};
 use crate::process::ProcessIdentity;
 use crate::security::seccomp::SeccompFilter;
 use crate::signal::SignalNumber;
+use crate::spawn::conversation::{self, Host, Until};
+use crate::spawn::plan::{self, Caller, Parent, TenantRequest};
+use crate::spawn::{self as spawner, Joinable};
 use crate::state::{StateRecord, StateStore, Status};
 use crate::{Error, Result};
 
@@ -111,9 +110,12 @@ pub fn exec(store: &StateStore, options: &ExecOptions) -> Result<i32> {
     let cgroup = Cgroup::of(&record)?;
     let init = record.init.ok_or(Error::NotRunning)?;
     let init_pidfd = PidFd::open(&init).ok_or(Error::NotRunning)?;
-    let namespaces = InitNamespaces::open(init.pid)?;
+    let namespaces = differing_namespaces(init.pid)?;
     // Where the container has no mount namespace of its own, it is a chroot.
-    let chroot = match namespaces.joins(LinuxNamespaceType::Mount) {
+    let chroot = match namespaces
+        .iter()
+        .any(|ns| ns.typ == LinuxNamespaceType::Mount)
+    {
         true => None,
         false => Some(
             File::open(format!("/proc/{}/root", init.pid))
@@ -141,54 +143,50 @@ pub fn exec(store: &StateStore, options: &ExecOptions) -> Result<i32> {
     };
     let (relay_end, process_end) = local_console.unzip();
     let console = console_for(terminal, options.console_socket.as_deref(), process_end)?;
-    let (parent_end, child_end) = channel_pair().map_err(Error::sys("socketpair"))?;
-    let clone_flags = if options.detach {
-        // Its parent is then truman's caller, the subreaper that reaps it.
-        flags::CLONE_PARENT
-    } else {
-        0
-    };
-    let mut for_children = ChildNamespaces::unchanged();
-    let child = clone_into(&mut for_children, &namespaces.for_children, clone_flags)?;
-    let (pid, pidfd) = match child {
-        (Forked::Child, _) => {
-            for_children.keep_in_child();
-            drop(parent_end);
-            tenant::run(TenantPlan {
-                process: &process,
-                channel: child_end,
-                join: namespaces.for_tenant,
-                chroot,
-                console,
-                preserve_fds: options.preserve_fds,
-                keyring: session_keyring(&id, record.no_new_keyring),
-                seccomp: seccomp.as_ref(),
-                task: task.clone(),
-            })
-        }
-        (Forked::Parent(pid), Some(pidfd)) => {
-            for_children.restore()?;
-            (pid, pidfd)
-        }
-        (Forked::Parent(_), None) => {
-            unreachable!("clone3 with CLONE_PIDFD gives the parent a pidfd")
-        }
-    };
-    drop(child_end);
-    drop(console);
+    let types: Vec<LinuxNamespaceType> = namespaces.iter().map(|ns| ns.typ).collect();
+    let plan = plan::for_tenant(&TenantRequest {
+        namespaces: &types,
+        // Detached, its parent is truman's caller, the subreaper that reaps it.
+        parent: match options.detach {
+            true => Parent::Caller,
+            false => Parent::Truman,
+        },
+        caller: Caller::of_truman(),
+    });
+    let joinable: Vec<Option<Joinable>> = namespaces.into_iter().map(Some).collect();
+    let joins: Vec<&Joinable> = plan
+        .child
+        .joins
+        .iter()
+        .filter_map(|i| joinable[*i].as_ref())
+        .collect();
+    let spawned = spawner::spawn(&plan, &joinable, "", |channel| {
+        tenant::run(TenantPlan {
+            process: &process,
+            channel,
+            joins,
+            user: plan.user,
+            chroot,
+            console,
+            preserve_fds: options.preserve_fds,
+            keyring: session_keyring(&id, record.no_new_keyring),
+            seccomp: seccomp.as_ref(),
+            task: task.clone(),
+        })
+    })?;
+    let (pid, pidfd, channel) = (spawned.pid, spawned.pidfd, spawned.channel);
 
     let placement = Placement {
         cgroup: &cgroup,
         intel_rdt: record.intel_rdt.as_ref(),
         subs: &subs,
     };
-    let started = start(&placement, &process, &task, &parent_end, pid, |fd| {
-        let exec_process = ProcessIdentity::of(pid)
-            .ok_or_else(|| Error::Init("the exec'd process died while it was set up".into()))?;
-        let state = ContainerState::from_record(&record, Status::Running);
-        forward_seccomp_fd(seccomp.as_ref(), &exec_process, fd, &state)
-    })
-    .and_then(|()| {
+    let mut host = TenantHost {
+        record: &record,
+        seccomp: seccomp.as_ref(),
+        pid,
+    };
+    let started = start(&placement, &process, &task, &channel, pid, &mut host).and_then(|()| {
         if let Some(path) = &options.pidfd_socket {
             send_pidfd(path, &pidfd)?;
         }
@@ -234,7 +232,7 @@ fn start(
     task: &TaskAttributes,
     channel: &Channel,
     pid: nix::unistd::Pid,
-    forward_seccomp_fd: impl Fn(i32) -> Result<()>,
+    host: &mut TenantHost<'_>,
 ) -> Result<()> {
     task.before_cgroup(pid).map_err(|(op, e)| Error::Sys {
         op,
@@ -249,43 +247,29 @@ fn start(
         group.join(pid.as_raw())?;
     }
     crate::process::limits::apply(pid, process)?;
-    let sync = || Error::sys("sync with the exec'd process");
-    channel.send(&ToInit::Go).map_err(sync())?;
-    let mut ready = false;
-    loop {
-        match channel.recv::<FromInit>().map_err(sync())? {
-            Some(FromInit::SeccompFd { fd }) => {
-                forward_seccomp_fd(fd)?;
-                channel.send(&ToInit::SeccompFdSent).map_err(sync())?;
-            }
-            Some(FromInit::Ready) if !ready => ready = true,
-            Some(FromInit::Failed { error }) => return Err(Error::Init(error)),
-            // Closed by the exec, after Ready.
-            None if ready => return Ok(()),
-            None => {
-                return Err(Error::Init(
-                    "the exec'd process died while it was set up".into(),
-                ))
-            }
-            Some(other) => return Err(Error::Init(format!("sync: unexpected {other:?}"))),
-        }
-    }
+    conversation::converse(channel, Until::Exec, host)
 }
 
-/// Joins the pid and time namespaces given for truman's next child, and clones it.
-fn clone_into(
-    for_children: &mut ChildNamespaces,
-    namespaces: &[(LinuxNamespaceType, File)],
-    clone_flags: u64,
-) -> Result<(Forked, Option<PidFd>)> {
-    for (typ, ns) in namespaces {
-        for_children.join(
-            ns,
-            CloneFlags::from_bits_retain(*typ as i32),
-            &format!("the container's {typ} namespace"),
-        )?;
+/// What truman does for the exec'd process while it sets itself up.
+struct TenantHost<'a> {
+    record: &'a StateRecord,
+    seccomp: Option<&'a SeccompFilter>,
+    pid: nix::unistd::Pid,
+}
+
+impl Host for TenantHost<'_> {
+    fn run_hooks(&mut self) -> Result<ToInit> {
+        Err(Error::Init(
+            "sync: an exec'd process asked for the hooks".into(),
+        ))
     }
-    clone3_with_pidfd(clone_flags).map_err(Error::sys("clone3"))
+
+    fn seccomp_fd(&mut self, fd: i32) -> Result<()> {
+        let exec_process = ProcessIdentity::of(self.pid)
+            .ok_or_else(|| Error::Init("the exec'd process died while it was set up".into()))?;
+        let state = ContainerState::from_record(self.record, Status::Running);
+        forward_seccomp_fd(self.seccomp, &exec_process, fd, &state)
+    }
 }
 
 /// The container's own `process`, as recorded at `create`, or from the bundle's
@@ -303,45 +287,27 @@ fn container_process(record: &StateRecord) -> Result<Process> {
 }
 
 /// The init's namespaces that are not truman's own (joining one's own would fail for
-/// a user namespace, and is useless for the rest).
-struct InitNamespaces {
-    /// pid and time: joined by truman, for the clone to be born in.
-    for_children: Vec<(LinuxNamespaceType, File)>,
-    /// The others: joined by the new process itself.
-    for_tenant: Vec<(LinuxNamespaceType, OwnedFd)>,
-}
-
-impl InitNamespaces {
-    fn joins(&self, typ: LinuxNamespaceType) -> bool {
-        self.for_tenant.iter().any(|(t, _)| *t == typ)
-    }
-
-    fn open(pid: i32) -> Result<Self> {
-        let mut found = Self {
-            for_children: Vec::new(),
-            for_tenant: Vec::new(),
+/// a user namespace, and is useless for the rest), in `/proc/<pid>/ns` order.
+fn differing_namespaces(pid: i32) -> Result<Vec<Joinable>> {
+    let mut found = Vec::new();
+    for (typ, name) in NAMESPACES {
+        let path = format!("/proc/{pid}/ns/{name}");
+        let ns = match File::open(&path) {
+            Ok(ns) => ns,
+            // A kernel without time (or cgroup) namespaces has no such file.
+            Err(e) if e.kind() == std::io::ErrorKind::NotFound => continue,
+            Err(e) => return Err(Error::sys(format!("open {path}"))(e)),
         };
-        for (typ, name) in NAMESPACES {
-            let path = format!("/proc/{pid}/ns/{name}");
-            let ns = match File::open(&path) {
-                Ok(ns) => ns,
-                // A kernel without time (or cgroup) namespaces has no such file.
-                Err(e) if e.kind() == std::io::ErrorKind::NotFound => continue,
-                Err(e) => return Err(Error::sys(format!("open {path}"))(e)),
-            };
-            let theirs = ns.metadata().map_err(Error::sys(format!("stat {path}")))?;
-            let ours = std::fs::metadata(format!("/proc/self/ns/{name}"))
-                .map_err(Error::sys(format!("stat /proc/self/ns/{name}")))?;
-            if (theirs.dev(), theirs.ino()) == (ours.dev(), ours.ino()) {
-                continue;
-            }
-            match typ {
-                LinuxNamespaceType::Pid | LinuxNamespaceType::Time => {
-                    found.for_children.push((typ, ns))
-                }
-                _ => found.for_tenant.push((typ, ns.into())),
-            }
+        let theirs = ns.metadata().map_err(Error::sys(format!("stat {path}")))?;
+        let ours = std::fs::metadata(format!("/proc/self/ns/{name}"))
+            .map_err(Error::sys(format!("stat /proc/self/ns/{name}")))?;
+        if (theirs.dev(), theirs.ino()) != (ours.dev(), ours.ino()) {
+            found.push(Joinable {
+                typ,
+                file: ns,
+                what: format!("the container's {typ} namespace"),
+            });
         }
-        Ok(found)
     }
+    Ok(found)
 }

@@ -12,7 +12,7 @@ use std::os::fd::AsFd;
 
 use nix::sched::{setns, unshare, CloneFlags};
 
-use super::clone::flags;
+use crate::process::clone::flags;
 use crate::{Error, Result};
 
 /// The originals of the pid and time namespaces for children, once changed.

@@ -1,0 +1,265 @@
+//! How every container process comes to be, the init of `create` and `run` and the
+//! process of `exec` alike: [`plan`] decides who joins or makes which namespace and
+//! who maps the ids, without touching anything; [`spawn`] carries that out (truman's
+//! own steps undone on every path, a clone3 that falls back to clone, an intermediate
+//! process where the plan has one); [`conversation`] is the one exchange with the
+//! process until it waits for `start` or has exec'd.
+
+mod caller;
+mod child_namespaces;
+pub(crate) mod conversation;
+pub(crate) mod id_maps;
+pub(crate) mod plan;
+
+use std::convert::Infallible;
+use std::fs::File;
+use std::os::fd::AsFd;
+
+use nix::sched::{setns, unshare, CloneFlags};
+use nix::unistd::Pid;
+use oci_spec::runtime::LinuxNamespaceType;
+use serde::{Deserialize, Serialize};
+
+pub use caller::in_initial_user_namespace;
+use child_namespaces::ChildNamespaces;
+use plan::{ForChildren, Intermediate, SpawnPlan};
+
+use crate::init::sync::FromInit;
+use crate::process::channel::{channel_pair, Channel};
+use crate::process::clone::{clone3, clone3_with_pidfd, flags, Forked};
+use crate::process::pidfd::PidFd;
+use crate::process::ProcessIdentity;
+use crate::{Error, Result};
+
+/// A namespace to join, opened by truman: a path of the config's, or one of the
+/// init's for an exec'd process.
+#[derive(Debug)]
+pub(crate) struct Joinable {
+    pub typ: LinuxNamespaceType,
+    pub file: File,
+    /// How errors name it: `net namespace /run/netns/x`.
+    pub what: String,
+}
+
+impl Joinable {
+    fn join(&self) -> Result<()> {
+        setns(&self.file, CloneFlags::from_bits_retain(self.typ as i32))
+            .map_err(Error::errno(format!("join {}", self.what)))
+    }
+}
+
+/// The container's process, cloned and stopped before its first step: it waits for
+/// [`conversation::converse`]'s `Go`.
+pub(crate) struct Spawned {
+    pub pid: Pid,
+    pub pidfd: PidFd,
+    /// truman's end of the channel to it.
+    pub channel: Channel,
+}
+
+/// Clones the container's process as `plan` says. `namespaces` are the request's, by
+/// index (`None` where nothing is joined); `time_offsets` is written into a new time
+/// namespace; `child` is what the process runs, with its end of the channel (it
+/// never returns: it execs or exits).
+pub(crate) fn spawn(
+    plan: &SpawnPlan,
+    namespaces: &[Option<Joinable>],
+    time_offsets: &str,
+    child: impl FnOnce(&Channel) -> Infallible,
+) -> Result<Spawned> {
+    let (parent_end, child_end) = channel_pair().map_err(Error::sys("socketpair"))?;
+    let steps = Steps {
+        namespaces,
+        time_offsets,
+    };
+    // Undone on drop, whatever fails from here on.
+    let mut for_children = ChildNamespaces::unchanged();
+    for step in &plan.truman {
+        match *step {
+            ForChildren::Join(index) => {
+                let ns = steps.joinable(index)?;
+                for_children.join(
+                    &ns.file,
+                    CloneFlags::from_bits_retain(ns.typ as i32),
+                    &ns.what,
+                )?;
+            }
+            ForChildren::NewTime => {
+                for_children.unshare_time()?;
+                steps.write_time_offsets()?;
+            }
+        }
+    }
+    let (pid, pidfd) = match &plan.intermediate {
+        None => {
+            let _span = tracing::debug_span!("clone").entered();
+            match clone3_with_pidfd(plan.clone_flags).map_err(Error::sys("clone3"))? {
+                (Forked::Child, _) => {
+                    for_children.keep_in_child();
+                    drop(parent_end);
+                    be_the_process(&child_end, child)
+                }
+                (Forked::Parent(pid), Some(pidfd)) => {
+                    for_children.restore()?;
+                    (pid, pidfd)
+                }
+                (Forked::Parent(_), None) => {
+                    unreachable!("clone3 with CLONE_PIDFD gives the parent a pidfd")
+                }
+            }
+        }
+        Some(intermediate) => {
+            let _span = tracing::debug_span!("clone through an intermediate").entered();
+            match clone3(0).map_err(Error::sys("clone3"))? {
+                Forked::Child => {
+                    for_children.keep_in_child();
+                    drop(parent_end);
+                    intermediate_process(intermediate, plan.clone_flags, &steps, &child_end, child)
+                }
+                Forked::Parent(mid) => {
+                    for_children.restore()?;
+                    born_through(mid, &parent_end)?
+                }
+            }
+        }
+    };
+    drop(child_end);
+    Ok(Spawned {
+        pid,
+        pidfd,
+        channel: parent_end,
+    })
+}
+
+/// The request's namespaces and time offsets, for the steps truman or the
+/// intermediate take.
+struct Steps<'a> {
+    namespaces: &'a [Option<Joinable>],
+    time_offsets: &'a str,
+}
+
+impl Steps<'_> {
+    fn joinable(&self, index: usize) -> Result<&Joinable> {
+        self.namespaces
+            .get(index)
+            .and_then(Option::as_ref)
+            .ok_or_else(|| Error::Init(format!("namespace {index} of the plan was not opened")))
+    }
+
+    fn write_time_offsets(&self) -> Result<()> {
+        if self.time_offsets.is_empty() {
+            return Ok(());
+        }
+        std::fs::write("/proc/self/timens_offsets", self.time_offsets)
+            .map_err(Error::sys("write /proc/self/timens_offsets"))
+    }
+
+    /// In the intermediate, which never goes back.
+    fn take(&self, step: ForChildren) -> Result<()> {
+        match step {
+            ForChildren::Join(index) => self.joinable(index)?.join(),
+            ForChildren::NewTime => {
+                unshare(CloneFlags::from_bits_retain(flags::CLONE_NEWTIME as i32))
+                    .map_err(Error::errno("unshare time namespace"))?;
+                self.write_time_offsets()
+            }
+        }
+    }
+}
+
+/// What the intermediate tells truman.
+#[derive(Debug, Serialize, Deserialize)]
+enum Born {
+    /// The container's process, by its pid in truman's pid namespace.
+    Pid(i32),
+    Failed(String),
+}
+
+/// The intermediate: takes its steps, clones the container's process as its sibling,
+/// says its pid, and exits.
+fn intermediate_process(
+    intermediate: &Intermediate,
+    clone_flags: u64,
+    steps: &Steps<'_>,
+    channel: &Channel,
+    child: impl FnOnce(&Channel) -> Infallible,
+) -> ! {
+    report_panics(channel, |info| {
+        Born::Failed(format!("intermediate process: {info}"))
+    });
+    let cloned = intermediate
+        .steps
+        .iter()
+        .try_for_each(|step| steps.take(*step))
+        .and_then(|()| clone3(clone_flags | flags::CLONE_PARENT).map_err(Error::sys("clone3")));
+    let report = match cloned {
+        Ok(Forked::Child) => be_the_process(channel, child),
+        Ok(Forked::Parent(pid)) => Born::Pid(pid.as_raw()),
+        Err(e) => Born::Failed(e.to_string()),
+    };
+    let failed = matches!(report, Born::Failed(_));
+    let _ = channel.send(&report);
+    // SAFETY: _exit ends this copy of truman at once, without its destructors.
+    unsafe { libc::_exit(i32::from(failed)) }
+}
+
+/// truman's side of the intermediate: the container's pid, once the intermediate,
+/// which has then exited, says it.
+fn born_through(mid: Pid, channel: &Channel) -> Result<(Pid, PidFd)> {
+    let report = channel.recv::<Born>();
+    let _ = nix::sys::wait::waitpid(mid, None);
+    let pid = match report.map_err(Error::sys("sync with the intermediate process"))? {
+        Some(Born::Pid(pid)) => Pid::from_raw(pid),
+        Some(Born::Failed(error)) => return Err(Error::Init(error)),
+        None => return Err(Error::Init("the intermediate process exited".into())),
+    };
+    // The process waits for Go and nothing reaps it before it exits: its pid is its
+    // own until then, and only a SIGKILL from outside could end it sooner.
+    let pidfd = ProcessIdentity::of(pid)
+        .and_then(|identity| PidFd::open(&identity))
+        .ok_or_else(|| Error::Init("the container's process exited during setup".into()))?;
+    Ok((pid, pidfd))
+}
+
+/// In the container's process: a panic is reported to truman as a failure and ends
+/// the process, never unwinding into the frames of truman's it was cloned from.
+fn be_the_process(channel: &Channel, child: impl FnOnce(&Channel) -> Infallible) -> ! {
+    report_panics(channel, |info| FromInit::Failed {
+        error: format!("panic: {info}"),
+    });
+    match child(channel) {}
+}
+
+fn report_panics<M: Serialize>(
+    channel: &Channel,
+    message: impl Fn(&std::panic::PanicHookInfo<'_>) -> M + Send + Sync + 'static,
+) {
+    let Ok(reporter) = channel.try_clone() else {
+        return;
+    };
+    std::panic::set_hook(Box::new(move |info| {
+        let _ = reporter.send(&message(info));
+        // SAFETY: _exit ends this process at once: nothing of truman's unwinds.
+        unsafe { libc::_exit(1) }
+    }));
+}
+
+/// The namespaces `ns` stands for, opened for joining.
+pub(crate) fn open_joinable(typ: LinuxNamespaceType, path: &std::path::Path) -> Result<Joinable> {
+    let file =
+        File::open(path).map_err(Error::sys(format!("open namespace {}", path.display())))?;
+    Ok(Joinable {
+        typ,
+        file,
+        what: format!("{typ} namespace {}", path.display()),
+    })
+}
+
+impl AsFd for Joinable {
+    fn as_fd(&self) -> std::os::fd::BorrowedFd<'_> {
+        self.file.as_fd()
+    }
+}
+
+#[cfg(test)]
+mod tests;
