@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # podman.sh RUNTIME_BINARY
 # truman's own podman scenarios, beside the shared smoke ones (podman-smoke.sh): the
-# mount options podman asks of a runtime that truman once accepted and ignored.
+# mount options podman asks of a runtime that truman once accepted and ignored, and
+# `--cgroups=disabled`.
 # Rootful podman with `--runtime RUNTIME_BINARY`, the busybox test image, a private
 # containers.conf for the rlimits this host's root may set, as the smoke script does.
 # Prints "PASS name" / "FAIL name: reason" per scenario, then "N passed, N failed".
@@ -22,9 +23,17 @@ VOLUME=$WORK/volume
 nofile=$(ulimit -Hn); nproc=$(ulimit -Hu); pidmax=$(cat /proc/sys/kernel/pid_max)
 [ "$nofile" = unlimited ] && nofile=1048576
 [ "$nproc" = unlimited ] || [ "$nproc" -gt "$pidmax" ] && nproc=$pidmax
+# The runtime is also named, for podman to pass it --cgroup-manager disabled: podman
+# does so only for a runtime it is told supports it (the key's name changed between
+# podman versions; the one it does not know is ignored).
 cat >"$WORK/containers.conf" <<CONF
 [containers]
 default_ulimits = ["nofile=$nofile:$nofile", "nproc=$nproc:$nproc"]
+[engine]
+runtime_supports_nocgroup = ["runtime-under-test"]
+runtime_supports_nocgroups = ["runtime-under-test"]
+[engine.runtimes]
+runtime-under-test = ["$RT"]
 CONF
 export CONTAINERS_CONF=$WORK/containers.conf
 
@@ -64,6 +73,20 @@ t_read_only_volume() {
     [ ! -e "$VOLUME/x" ] || { echo "a write reached the volume"; return 1; }
 }
 
+# `--cgroups=disabled` reaches the runtime as `--cgroup-manager disabled`: the
+# container makes no cgroup and stays in conmon's; exec, stop and rm work.
+t_no_cgroups() {
+    local name=truman-no-cgroups-$$ pid conmon
+    limited podman --runtime runtime-under-test run -d --name "$name" --label "$LABEL" \
+        --cgroups=disabled --network none $IMAGE sleep 1000 >/dev/null || return 1
+    pid=$(podman inspect -f '{{.State.Pid}}' "$name") || return 1
+    conmon=$(awk '{ print $4 }' "/proc/$pid/stat")
+    expect "the container's cgroups" "$(cat "/proc/$conmon/cgroup")" "$(cat "/proc/$pid/cgroup")" || return 1
+    expect "exec" "hi" "$(limited podman --runtime runtime-under-test exec "$name" echo hi)" || return 1
+    limited podman --runtime runtime-under-test rm -f -t 0 "$name" >/dev/null
+}
+
 scenario tmpfs-copyup        t_tmpfs_copyup
 scenario read-only-volume    t_read_only_volume
+scenario no-cgroups          t_no_cgroups
 summary

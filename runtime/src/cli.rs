@@ -31,6 +31,10 @@ pub struct Cli {
     /// Manage cgroups through systemd (cgroupsPath is slice:prefix:name).
     #[arg(long, global = true)]
     pub systemd_cgroup: bool,
+    /// Who manages the containers' cgroups, as crun spells it; `disabled` makes none
+    /// (`--systemd-cgroup` is `systemd`).
+    #[arg(long, global = true, value_enum)]
+    pub cgroup_manager: Option<CgroupManager>,
     /// Rootless mode: true, false or auto.
     #[arg(long, global = true, num_args = 0..=1, default_missing_value = "true")]
     pub rootless: Option<String>,
@@ -111,6 +115,13 @@ pub enum Command {
         bundle: PathBuf,
         // `spec --rootless` is the global --rootless flag, given after the command.
     },
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
+pub enum CgroupManager {
+    Cgroupfs,
+    Systemd,
+    Disabled,
 }
 
 #[derive(Debug, Clone, Copy, clap::ValueEnum)]

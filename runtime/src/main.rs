@@ -70,7 +70,7 @@ fn execute(cli: Cli) -> anyhow::Result<ExitCode> {
             .context("run from a sealed copy of truman (CVE-2019-5736)")?;
     }
     let store = StateStore::new(cli.root.clone().unwrap_or_else(default_root));
-    let systemd_cgroup = cli.systemd_cgroup;
+    let cgroup_driver = cgroup_driver(&cli)?;
     let create_options = |args: CreateArgs| CreateOptions {
         id: args.id,
         bundle: args.bundle,
@@ -81,7 +81,7 @@ fn execute(cli: Cli) -> anyhow::Result<ExitCode> {
         no_new_keyring: args.no_new_keyring,
         preserve_fds: args.preserve_fds,
         listen_fds: libcontainer::process::socket_activation::ListenFds::inherited(),
-        systemd_cgroup,
+        cgroup_driver,
     };
     match cli.command {
         Command::Create(args) => {
@@ -269,6 +269,22 @@ fn usage_error(error: clap::Error) -> ExitCode {
     }
     let _ = error.print();
     ExitCode::from(error.exit_code().clamp(0, 255) as u8)
+}
+
+/// `--cgroup-manager`, or `--systemd-cgroup`; refused where they disagree.
+fn cgroup_driver(cli: &Cli) -> anyhow::Result<libcontainer::cgroups::Driver> {
+    use cli::CgroupManager;
+    use libcontainer::cgroups::Driver;
+    Ok(match (cli.cgroup_manager, cli.systemd_cgroup) {
+        (Some(CgroupManager::Systemd) | None, true) => Driver::Systemd,
+        (Some(other), true) => anyhow::bail!(
+            "--systemd-cgroup and --cgroup-manager={} disagree",
+            format!("{other:?}").to_lowercase()
+        ),
+        (Some(CgroupManager::Systemd), false) => Driver::Systemd,
+        (Some(CgroupManager::Disabled), false) => Driver::Disabled,
+        (Some(CgroupManager::Cgroupfs) | None, false) => Driver::Cgroupfs,
+    })
 }
 
 /// `/run/truman` for real root; `$XDG_RUNTIME_DIR/truman` for anyone else, including

@@ -113,11 +113,15 @@ impl Cgroup {
             .join(self.dir.strip_prefix("/").unwrap_or(&self.dir))
     }
 
-    /// The cgroup of a container `create` recorded.
-    pub fn of(record: &crate::state::StateRecord) -> Result<Self, CgroupError> {
+    /// The cgroup of a container `create` recorded; none for one made without
+    /// (`--cgroup-manager=disabled`).
+    pub fn of(record: &crate::state::StateRecord) -> Result<Option<Self>, CgroupError> {
+        if record.cgroup_driver == Driver::Disabled {
+            return Ok(None);
+        }
         let id = ContainerId::parse(&record.id)
             .map_err(|e| CgroupError::new(&record.cgroup_path, "open", e.to_string()))?;
-        Self::open(&record.cgroup_path, record.cgroup_driver, &id)
+        Self::open(&record.cgroup_path, record.cgroup_driver, &id).map(Some)
     }
 
     /// The cgroup's directory below each hierarchy's root.

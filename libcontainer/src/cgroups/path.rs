@@ -15,6 +15,9 @@ pub enum Driver {
     Cgroupfs,
     /// systemd creates a transient scope (`--systemd-cgroup`).
     Systemd,
+    /// No cgroup is made or joined (`--cgroup-manager=disabled`, crun's): the
+    /// container's processes stay in the cgroup of truman's caller.
+    Disabled,
 }
 
 /// The cgroup path for a container, relative to the root of every hierarchy (or, with
@@ -31,8 +34,10 @@ pub fn resolve(
     unified: bool,
 ) -> Result<PathBuf, CgroupError> {
     let configured = configured.filter(|p| !p.as_os_str().is_empty());
-    if driver == Driver::Systemd {
-        return systemd_unit(configured, id);
+    match driver {
+        Driver::Systemd => return systemd_unit(configured, id),
+        Driver::Disabled => return Ok(PathBuf::new()),
+        Driver::Cgroupfs => {}
     }
     match configured {
         Some(p) if p.is_absolute() => Ok(p.to_owned()),
@@ -50,6 +55,16 @@ fn below_own_cgroup(relative: &Path, unified: bool) -> PathBuf {
         shared_v1_cgroup(&own)
     };
     base.join(relative)
+}
+
+/// The cgroup truman runs in, which a container without a cgroup of its own
+/// (`Driver::Disabled`) inherits: what its `/sys/fs/cgroup` shows.
+pub fn own(unified: bool) -> PathBuf {
+    let own = std::fs::read_to_string("/proc/self/cgroup").unwrap_or_default();
+    match unified {
+        true => unified_entry(&own).unwrap_or_else(|| PathBuf::from("/")),
+        false => shared_v1_cgroup(&own),
+    }
 }
 
 /// truman's cgroup on the cgroup2 hierarchy (`0::/path`).
@@ -115,7 +130,7 @@ fn systemd_unit(configured: Option<&Path>, id: &ContainerId) -> Result<PathBuf, 
 /// the recorded path itself with cgroupfs; with systemd, the scope `prefix-name.scope`
 /// inside the slice's expanded path (`a-b.slice` is `/a.slice/a-b.slice`).
 pub fn fs_path(recorded: &Path, driver: Driver) -> PathBuf {
-    if driver == Driver::Cgroupfs {
+    if driver != Driver::Systemd {
         return recorded.to_owned();
     }
     let text = recorded.to_string_lossy();

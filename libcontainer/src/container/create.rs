@@ -45,7 +45,8 @@ pub struct CreateOptions {
     pub preserve_fds: u32,
     /// Sockets systemd activated truman with: they go first, the preserved fds after.
     pub listen_fds: ListenFds,
-    pub systemd_cgroup: bool,
+    /// cgroupfs, systemd, or none at all.
+    pub cgroup_driver: cgroups::Driver,
 }
 
 /// A container whose init waits for `start`.
@@ -113,10 +114,10 @@ pub(crate) fn create_with(
             .map_err(|refused| Error::Usage(refused.to_string()))?,
         None => TaskAttributes::default(),
     };
-    let driver = match options.systemd_cgroup {
-        true => cgroups::Driver::Systemd,
-        false => cgroups::Driver::Cgroupfs,
-    };
+    let driver = options.cgroup_driver;
+    if driver == cgroups::Driver::Disabled {
+        refuse_limits_without_cgroup(&bundle.spec)?;
+    }
     let cgroup_path = cgroups::resolve(
         bundle
             .spec
@@ -293,13 +294,29 @@ fn build(
     } = prepared;
     let _span = tracing::debug_span!("create", id = %record.id).entered();
     let id = ContainerId::parse(&record.id)?;
-    let cgroup = {
-        let _span = tracing::debug_span!("cgroup manager").entered();
-        Cgroup::open(&record.cgroup_path, record.cgroup_driver, &id)?
+    let cgroup = match record.cgroup_driver {
+        cgroups::Driver::Disabled => None,
+        driver => {
+            let _span = tracing::debug_span!("cgroup manager").entered();
+            Some(Cgroup::open(&record.cgroup_path, driver, &id)?)
+        }
     };
     // A cgroup that is there already is someone else's too: the container will not
     // remove it, nor kill what runs in it, when it goes.
-    record.cgroup_preexisted = cgroup.exists();
+    record.cgroup_preexisted = cgroup.as_ref().is_some_and(Cgroup::exists);
+    // What the container's /sys/fs/cgroup shows: its cgroup, or truman's own, which
+    // it then stays in.
+    let (cgroup_path, cgroup_hierarchies) = match &cgroup {
+        Some(cgroup) => (cgroup.dir().to_owned(), cgroup.hierarchies().to_vec()),
+        None => {
+            let unified = cgroups::is_unified();
+            let hierarchies = match unified {
+                true => Vec::new(),
+                false => cgroups::hierarchy::hierarchies(),
+            };
+            (cgroups::path::own(unified), hierarchies)
+        }
+    };
     // Written before anything exists, so that `delete --force` after a crash at any
     // later point knows which cgroup to remove.
     dir.save(record)?;
@@ -354,8 +371,8 @@ fn build(
             user: plan.user,
             joins,
             steps: &plan.child,
-            cgroup_path: cgroup.dir().to_owned(),
-            cgroup_hierarchies: cgroup.hierarchies().to_vec(),
+            cgroup_path,
+            cgroup_hierarchies,
             seccomp,
             task,
             idmapped_mounts,
@@ -378,15 +395,17 @@ fn build(
     // init's cgroup at that moment as its root.
     {
         let _span = tracing::debug_span!("cgroup").entered();
-        cgroup.add(pid)?;
-        // Before the init goes on: no process of the container runs unlimited.
-        if let Some(resources) = bundle
-            .spec
-            .linux()
-            .as_ref()
-            .and_then(|l| l.resources().as_ref())
-        {
-            cgroup.apply(resources)?;
+        if let Some(cgroup) = &cgroup {
+            cgroup.add(pid)?;
+            // Before the init goes on: no process of the container runs unlimited.
+            if let Some(resources) = bundle
+                .spec
+                .linux()
+                .as_ref()
+                .and_then(|l| l.resources().as_ref())
+            {
+                cgroup.apply(resources)?;
+            }
         }
     }
     if let Some(plan) = intel_rdt {
@@ -434,6 +453,42 @@ fn build(
         devices.keep();
     }
     Ok(init)
+}
+
+/// Without a cgroup no limit can be set: one asked for is refused by name. Device
+/// rules are not limits: podman writes its default list for every container, and
+/// only the nodes `linux.devices` names are made, so they are logged as not enforced.
+fn refuse_limits_without_cgroup(spec: &Spec) -> Result<()> {
+    let Some(r) = spec.linux().as_ref().and_then(|l| l.resources().as_ref()) else {
+        return Ok(());
+    };
+    let asked = [
+        ("memory", r.memory().is_some()),
+        ("cpu", r.cpu().is_some()),
+        ("pids", r.pids().is_some()),
+        ("blockIO", r.block_io().is_some()),
+        (
+            "hugepageLimits",
+            r.hugepage_limits().as_ref().is_some_and(|l| !l.is_empty()),
+        ),
+        ("network", r.network().is_some()),
+        ("rdma", r.rdma().as_ref().is_some_and(|l| !l.is_empty())),
+        (
+            "unified",
+            r.unified().as_ref().is_some_and(|l| !l.is_empty()),
+        ),
+    ];
+    if let Some((field, _)) = asked.iter().find(|(_, set)| *set) {
+        return Err(Error::Usage(format!(
+            "linux.resources.{field}: cannot be applied without a cgroup (--cgroup-manager=disabled)"
+        )));
+    }
+    if r.devices().as_ref().is_some_and(|d| !d.is_empty()) {
+        tracing::warn!(
+            "linux.resources.devices: not enforced without a cgroup (--cgroup-manager=disabled)"
+        );
+    }
+    Ok(())
 }
 
 /// The session keyring a container's processes share, unless `--no-new-keyring`.

@@ -82,7 +82,7 @@ pub(crate) fn destroy(dir: ContainerDir, record: &StateRecord, reap: bool) {
         }
     }
     if !record.cgroup_preexisted {
-        if let Err(e) = Cgroup::of(record).and_then(|c| c.remove()) {
+        if let Err(e) = Cgroup::of(record).and_then(|c| c.map_or(Ok(()), |c| c.remove())) {
             tracing::warn!("{e}");
         }
     }

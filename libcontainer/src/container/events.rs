@@ -44,7 +44,7 @@ pub fn events(
             "container with id {id} is not running"
         )));
     }
-    let cgroup = Cgroup::of(&record)?;
+    let cgroup = super::members::cgroup_for(&record, "events")?;
     let write = |emit: &mut dyn FnMut(&Event) -> std::io::Result<()>, event: Event| {
         emit(&event).map_err(Error::sys("write event"))
     };

@@ -3,7 +3,6 @@
 //! process of the container's cgroup, as runc does.
 
 use super::status::status_of;
-use crate::cgroups::Cgroup;
 use crate::id::ContainerId;
 use crate::process::pidfd::PidFd;
 use crate::process::ProcessIdentity;
@@ -43,9 +42,10 @@ pub(crate) fn signal_init(record: &StateRecord, signal: SignalNumber) -> Result<
 /// Signals every process of the cgroup. The init goes first so that a SIGKILL takes
 /// down a PID namespace in one step.
 pub(crate) fn signal_all(record: &StateRecord, signal: SignalNumber) -> Result<()> {
+    // Found first: without a cgroup, they are found through the living init.
+    let members = super::members::of(record)?;
     let _ = signal_init(record, signal);
-    let cgroup = Cgroup::of(record)?;
-    for pid in cgroup.pids()? {
+    for pid in members {
         if let Some(pidfd) = ProcessIdentity::of(pid).as_ref().and_then(PidFd::open) {
             let _ = pidfd.signal(signal);
         }

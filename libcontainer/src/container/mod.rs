@@ -9,6 +9,7 @@ mod foreground;
 mod handoff;
 mod idmapped_mounts;
 mod kill;
+mod members;
 mod pause;
 mod pid_file;
 mod ps;

@@ -2,7 +2,6 @@
 //! container at once; `state` then reports `paused`.
 
 use super::status::status_of;
-use crate::cgroups::Cgroup;
 use crate::id::ContainerId;
 use crate::state::{StateStore, Status};
 use crate::{Error, Result};
@@ -25,6 +24,7 @@ fn set_frozen(store: &StateStore, id: &str, frozen: bool) -> Result<()> {
         (_, true) => return Err(Error::NotRunning),
         (_, false) => return Err(Error::NotPaused),
     }
-    Cgroup::of(&record)?.freeze(frozen)?;
+    let command = if frozen { "pause" } else { "resume" };
+    super::members::cgroup_for(&record, command)?.freeze(frozen)?;
     Ok(())
 }

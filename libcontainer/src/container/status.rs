@@ -21,7 +21,9 @@ pub fn status_of(record: &StateRecord, fifo: &Path) -> Status {
         _ => return Status::Stopped,
     }
     let cgroup = crate::cgroups::path::fs_path(&record.cgroup_path, record.cgroup_driver);
-    if crate::cgroups::freezer::is_frozen(&cgroup) {
+    let frozen = record.cgroup_driver != crate::cgroups::Driver::Disabled
+        && crate::cgroups::freezer::is_frozen(&cgroup);
+    if frozen {
         return Status::Paused;
     }
     if fifo.exists() {

@@ -4,7 +4,6 @@
 use oci_spec::runtime::{LinuxIntelRdt, LinuxResources};
 
 use super::status::status_of;
-use crate::cgroups::Cgroup;
 use crate::id::ContainerId;
 use crate::intelrdt::{self, Resctrl};
 use crate::state::{StateStore, Status};
@@ -53,7 +52,8 @@ pub fn update(
             "Intel RDT/MBA: memory bandwidth schema is not enabled".into(),
         ));
     }
-    Cgroup::of(&record)?.update(resources, record.device_rules.as_deref())?;
+    super::members::cgroup_for(&record, "update")?
+        .update(resources, record.device_rules.as_deref())?;
     if l3.is_none() && mb.is_none() {
         return Ok(());
     }

@@ -108,6 +108,11 @@ pub fn exec(store: &StateStore, options: &ExecOptions) -> Result<i32> {
         .map(SeccompFilter::build)
         .transpose()?;
     let cgroup = Cgroup::of(&record)?;
+    if cgroup.is_none() && !subs.is_empty() {
+        return Err(Error::Usage(format!(
+            "exec --cgroup: container {id} has no cgroup (it was created with --cgroup-manager=disabled)"
+        )));
+    }
     let init = record.init.ok_or(Error::NotRunning)?;
     let init_pidfd = PidFd::open(&init).ok_or(Error::NotRunning)?;
     let namespaces = differing_namespaces(init.pid)?;
@@ -177,7 +182,7 @@ pub fn exec(store: &StateStore, options: &ExecOptions) -> Result<i32> {
     let (pid, pidfd, channel) = (spawned.pid, spawned.pidfd, spawned.channel);
 
     let placement = Placement {
-        cgroup: &cgroup,
+        cgroup: cgroup.as_ref(),
         intel_rdt: record.intel_rdt.as_ref(),
         subs: &subs,
     };
@@ -216,9 +221,9 @@ pub fn exec(store: &StateStore, options: &ExecOptions) -> Result<i32> {
 }
 
 /// Where the exec'd process goes: the container's cgroup (or the `--cgroup`
-/// sub-cgroups of it) and resctrl group.
+/// sub-cgroups of it), unless it has none, and resctrl group.
 struct Placement<'a> {
-    cgroup: &'a Cgroup,
+    cgroup: Option<&'a Cgroup>,
     intel_rdt: Option<&'a RdtGroup>,
     subs: &'a SubCgroups,
 }
@@ -238,10 +243,10 @@ fn start(
         op,
         source: e.into(),
     })?;
-    if placement.subs.is_empty() {
-        placement.cgroup.add(pid)?;
-    } else {
-        placement.cgroup.add_to_sub(pid, placement.subs)?;
+    match placement.cgroup {
+        Some(cgroup) if placement.subs.is_empty() => cgroup.add(pid)?,
+        Some(cgroup) => cgroup.add_to_sub(pid, placement.subs)?,
+        None => {}
     }
     if let Some(group) = placement.intel_rdt {
         group.join(pid.as_raw())?;
