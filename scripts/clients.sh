@@ -25,4 +25,7 @@ for client in podman containerd docker; do
         bash "$own" target/release/truman || failed=1
     fi
 done
+# Rootless podman: a user without privilege runs podman with truman.
+echo "== podman, rootless (truman's own scenarios)"
+bash integration-tests/client-scenarios/podman-rootless.sh target/release/truman || failed=1
 exit "$failed"

@@ -2,10 +2,11 @@
 # Installs what building and testing truman needs on Debian 12: a static busybox for
 # the test root filesystems, libseccomp, libelf and zlib (libbpf, for cgroup v2 device
 # programs), iproute2 (the network tests make their own links and namespaces with `ip`),
-# and runc for the side-by-side parity tests.
+# runc for the side-by-side parity tests, and uidmap (newuidmap, newgidmap) for the
+# rootless tests, which run truman as a user they make (integration-tests/src/rootless.rs).
 # Idempotent: asks apt only when something is missing.
 set -euo pipefail
-packages=(busybox-static libseccomp-dev libelf-dev zlib1g-dev pkg-config procps iproute2 runc)
+packages=(busybox-static libseccomp-dev libelf-dev zlib1g-dev pkg-config procps iproute2 runc uidmap)
 missing=()
 for p in "${packages[@]}"; do
     dpkg -s "$p" >/dev/null 2>&1 || missing+=("$p")

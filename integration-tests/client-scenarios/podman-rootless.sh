@@ -14,8 +14,9 @@
 # Every container runs with `--network none`: slirp4netns, rootless podman's default,
 # cannot open /dev/net/tun (mode 0600) on this host. The host is cgroup v1, where
 # rootless podman has no cgroups at all: it asks the runtime for none (no cgroupsPath)
-# and ignores resource flags with a warning; `--cgroups=disabled` is refused for any
-# runtime podman does not know as crun. The scenarios do what a user can do here.
+# and ignores resource flags with a warning. (`--cgroups=disabled` is refused for a
+# runtime not listed in runtime_supports_nocgroups, crun only by default, and runc has
+# no such mode: podman.sh covers it rootful.) The scenarios do what a user does here.
 # The runtime binary is copied to a temporary directory the user can reach.
 # At the end the containers, pods, the copy and the temporary files are removed, and
 # the user's processes this run started (podman's pause process) are killed by PID;
@@ -137,9 +138,31 @@ chmod 0711 "$WORK"
 VOLUME=$WORK/volume
 mkdir "$VOLUME" && chown "$RUID:$RGID" "$VOLUME"
 
-pm() { upodman --runtime "$URT" "$@"; }
+# pm ARGS...: podman with the runtime. Its stderr still reaches the scenario; its last
+# line (but the host's "not a shared mount" warning) is kept for want's reason.
+pm() {
+    local rc
+    upodman --runtime "$URT" "$@" 2>"$WORK/pm.err"; rc=$?
+    if [ -s "$WORK/pm.err" ]; then
+        cat "$WORK/pm.err" >&2
+        grep -v 'is not a shared mount' "$WORK/pm.err" | grep . | tail -n 1 >"$WORK/pm.last"
+        [ -s "$WORK/pm.last" ] && mv "$WORK/pm.last" "$WORK/last.err"
+    fi
+    return $rc
+}
 prun() { pm run --label "$LABEL" --network none "$@"; }
 state() { pm inspect --format '{{.State.Status}}' "$1" 2>&1; }
+
+# want WHAT WANT GOT: expect, with what podman last said on stderr in this scenario.
+want() {
+    [ "$2" = "$3" ] && return 0
+    local said
+    said=$(cat "$WORK/last.err" 2>/dev/null)
+    echo "$1: want '$2', got '$(printf '%s' "$3" | tr '\n' ' ' | cut -c1-200)'${said:+ (podman: $said)}"
+    return 1
+}
+# run_scenario NAME FUNCTION: scenario, each with its own podman stderr.
+run_scenario() { : >"$WORK/last.err"; scenario "$@"; }
 
 cleanup() {
     local ids pid
@@ -159,41 +182,41 @@ trap cleanup EXIT
 
 # --- one-shot containers -------------------------------------------------------
 t_run_rm() {
-    expect output hello "$(prun --rm $IMAGE echo hello)"
+    want output hello "$(prun --rm $IMAGE echo hello)"
 }
 t_run_exit_code() {
     prun --rm $IMAGE sh -c 'exit 3'
-    expect "exit code" 3 $?
+    want "exit code" 3 $?
 }
 # Without --userns podman asks for no user namespace: the container lives in podman's
 # own (root is the user, 1-65536 its subordinate ids).
 t_run_rootless_root() {
-    expect "uid_map gid_map id" "0 $RUID 1 1 $SUBID_FIRST $SUBID_COUNT 0 $RGID 1 1 $SUBID_FIRST $SUBID_COUNT 0:0" \
+    want "uid_map gid_map id" "0 $RUID 1 1 $SUBID_FIRST $SUBID_COUNT 0 $RGID 1 1 $SUBID_FIRST $SUBID_COUNT 0:0" \
         "$(echo $(prun --rm $IMAGE sh -c 'cat /proc/self/uid_map /proc/self/gid_map; echo $(id -u):$(id -g)'))"
 }
 # --uidmap/--gidmap: a user namespace of the container's own, nested in podman's; the
 # host ids are podman's (1 is the first subordinate id).
 t_run_uidmap() {
-    expect "uid_map gid_map id" "0 1 1000 0 1 1000 0:0" \
+    want "uid_map gid_map id" "0 1 1000 0 1 1000 0:0" \
         "$(echo $(prun --rm --uidmap 0:1:1000 --gidmap 0:1:1000 $IMAGE sh -c \
             'cat /proc/self/uid_map /proc/self/gid_map; echo $(id -u):$(id -g)'))"
 }
 t_run_keep_id() {
-    expect "id -u id -g" "$RUID $RGID" "$(echo $(prun --rm --userns=keep-id $IMAGE sh -c 'id -u; id -g'))"
+    want "id -u id -g" "$RUID $RGID" "$(echo $(prun --rm --userns=keep-id $IMAGE sh -c 'id -u; id -g'))"
 }
 # A directory of the user's, bind-mounted: what the container's root writes is the user's.
 t_run_volume() {
     as_user sh -c "echo from-host >'$VOLUME/in'" || return 1
-    expect "read volume" from-host "$(prun --rm -v "$VOLUME:/data" $IMAGE sh -c 'cat /data/in; echo from-ctr >/data/out')" || return 1
-    expect "written on the host" from-ctr "$(cat "$VOLUME/out" 2>&1)" || return 1
-    expect "owner on the host" "$RUSER" "$(stat -c %U "$VOLUME/out")"
+    want "read volume" from-host "$(prun --rm -v "$VOLUME:/data" $IMAGE sh -c 'cat /data/in; echo from-ctr >/data/out')" || return 1
+    want "written on the host" from-ctr "$(cat "$VOLUME/out" 2>&1)" || return 1
+    want "owner on the host" "$RUSER" "$(stat -c %U "$VOLUME/out")"
 }
 # What a user asking for limits gets here: on cgroup v1 podman runs the container
 # without them and says so.
 t_run_limits() {
     local out
     out=$(prun --rm --memory 64m --pids-limit 50 $IMAGE echo ran 2>"$WORK/limits.err")
-    expect output ran "$out" || { cat "$WORK/limits.err"; return 1; }
+    want output ran "$out" || { cat "$WORK/limits.err"; return 1; }
     if [ "$(stat -fc %T /sys/fs/cgroup)" != cgroup2fs ]; then
         expect_match warning 'Resource limits are not supported and ignored on cgroups V1 rootless' "$(cat "$WORK/limits.err")"
     fi
@@ -206,14 +229,14 @@ t_run_detached() {
     prun -d --name $C $IMAGE sh -c '
         trap "echo got-TERM; exit 0" TERM
         echo started; while true; do sleep 0.2; done' >/dev/null || return 1
-    expect state running "$(state $C)"
+    want state running "$(state $C)"
 }
 t_exec() {
-    expect "exec output" "in-container 0 smoke" "$(pm exec -e W=smoke $C sh -c 'echo in-container $(id -u) $W')"
+    want "exec output" "in-container 0 smoke" "$(pm exec -e W=smoke $C sh -c 'echo in-container $(id -u) $W')"
 }
 t_exec_exit_code() {
     pm exec $C sh -c 'exit 7'
-    expect "exit code" 7 $?
+    want "exit code" 7 $?
 }
 t_logs() {
     wait_for 5 logs_have started || { echo "no 'started' in logs: $(pm logs $C 2>&1)"; return 1; }
@@ -222,8 +245,8 @@ t_stop() {
     # the trap exits 0 on SIGTERM: stop must be quick and the exit code 0
     local start=$SECONDS
     pm stop -t 20 $C >/dev/null || return 1
-    expect state exited "$(state $C)" || return 1
-    expect "exit code" 0 "$(pm inspect --format '{{.State.ExitCode}}' $C)" || return 1
+    want state exited "$(state $C)" || return 1
+    want "exit code" 0 "$(pm inspect --format '{{.State.ExitCode}}' $C)" || return 1
     [ $((SECONDS - start)) -lt 10 ] || { echo "stop took $((SECONDS - start))s, SIGTERM ignored?"; return 1; }
     logs_have got-TERM || { echo "no 'got-TERM' in logs"; return 1; }
 }
@@ -242,13 +265,13 @@ t_pod_run() {
     local infra ipid cpid ns
     # no --network: the pod's network namespace (the infra container's) is the one
     pm run -d --label "$LABEL" --pod $POD --name $P-inpod $IMAGE sleep 300 >/dev/null || return 1
-    expect "pod state" Running "$(pm pod inspect --format '{{.State}}' $POD 2>&1)" || return 1
-    expect hostname $POD "$(pm exec $P-inpod hostname)" || return 1
+    want "pod state" Running "$(pm pod inspect --format '{{.State}}' $POD 2>&1)" || return 1
+    want hostname $POD "$(pm exec $P-inpod hostname)" || return 1
     infra=$(pm pod inspect --format '{{.InfraContainerID}}' $POD)
     ipid=$(pm inspect --format '{{.State.Pid}}' "$infra")
     cpid=$(pm inspect --format '{{.State.Pid}}' $P-inpod)
     for ns in net ipc uts; do
-        expect "$ns namespace shared with the infra container" \
+        want "$ns namespace shared with the infra container" \
             "$(readlink /proc/$ipid/ns/$ns)" "$(readlink /proc/$cpid/ns/$ns 2>&1)" || return 1
     done
 }
@@ -258,20 +281,20 @@ t_pod_rm() {
     if upodman container exists $P-inpod; then echo "container of the pod still exists"; return 1; fi
 }
 
-scenario run-rm               t_run_rm
-scenario run-exit-code        t_run_exit_code
-scenario run-rootless-root    t_run_rootless_root
-scenario run-uidmap           t_run_uidmap
-scenario run-userns-keep-id   t_run_keep_id
-scenario run-volume           t_run_volume
-scenario run-limits-cgroup-v1 t_run_limits
-scenario run-detached         t_run_detached
-scenario exec                 t_exec
-scenario exec-exit-code       t_exec_exit_code
-scenario logs                 t_logs
-scenario stop                 t_stop
-scenario rm                   t_rm
-scenario pod-create           t_pod_create
-scenario pod-run              t_pod_run
-scenario pod-rm               t_pod_rm
+run_scenario run-rm               t_run_rm
+run_scenario run-exit-code        t_run_exit_code
+run_scenario run-rootless-root    t_run_rootless_root
+run_scenario run-uidmap           t_run_uidmap
+run_scenario run-userns-keep-id   t_run_keep_id
+run_scenario run-volume           t_run_volume
+run_scenario run-limits-cgroup-v1 t_run_limits
+run_scenario run-detached         t_run_detached
+run_scenario exec                 t_exec
+run_scenario exec-exit-code       t_exec_exit_code
+run_scenario logs                 t_logs
+run_scenario stop                 t_stop
+run_scenario rm                   t_rm
+run_scenario pod-create           t_pod_create
+run_scenario pod-run              t_pod_run
+run_scenario pod-rm               t_pod_rm
 summary

@@ -64,6 +64,28 @@ impl Bundle {
         .write()
     }
 
+    /// A bundle as a rootless user makes one: the config `spec --rootless` writes
+    /// when `runtime`'s user runs it, and a rootfs owned by that user (its root in
+    /// the container). The config is then edited as any other.
+    pub fn rootless(id: &str, runtime: &crate::Runtime) -> Bundle {
+        let user = runtime
+            .user()
+            .expect("Bundle::rootless needs Runtime::rootless");
+        let bundle = Bundle::new(id);
+        let spec_dir = bundle.dir.path().join("spec");
+        std::fs::create_dir(&spec_dir).expect("mkdir spec");
+        crate::rootless::chown(&spec_dir, user.uid, user.gid);
+        let spec_arg = spec_dir.to_str().expect("UTF-8 temp path");
+        runtime
+            .cmd(&["spec", "--rootless", "--bundle", spec_arg])
+            .assert_success();
+        let text = std::fs::read_to_string(spec_dir.join("config.json")).expect("read spec");
+        let mut config: Value = serde_json::from_str(&text).expect("spec --rootless is JSON");
+        config["process"]["terminal"] = Value::Bool(false);
+        crate::rootless::chown_tree(&bundle.rootfs(), user.uid, user.gid);
+        bundle.replace_config(config).write()
+    }
+
     /// The bundle directory, to pass as `--bundle`.
     #[track_caller]
     pub fn path(&self) -> &Path {

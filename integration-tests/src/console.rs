@@ -46,6 +46,14 @@ impl ConsoleSocket {
         }
     }
 
+    /// For a runtime run by another user (see [`crate::rootless`]), which must
+    /// reach and connect to the socket.
+    pub fn owned_by(self, uid: u32, gid: u32) -> ConsoleSocket {
+        crate::rootless::chown(self._dir.path(), uid, gid);
+        crate::rootless::chown(&self.path, uid, gid);
+        self
+    }
+
     pub fn path(&self) -> &str {
         self.path.to_str().expect("UTF-8 socket path")
     }

@@ -44,6 +44,7 @@ pub mod mountinfo;
 mod output;
 mod probe;
 mod process;
+pub mod rootless;
 mod runtime;
 pub mod script;
 pub mod seccomp_profile;

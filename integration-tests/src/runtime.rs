@@ -67,6 +67,10 @@ pub struct Runtime {
     dir: TempDir,
     json_log: bool,
     containers: Mutex<Vec<Tracked>>,
+    /// Run as this user, with its `$XDG_RUNTIME_DIR`, instead of as root.
+    user: Option<&'static crate::rootless::TestUser>,
+    /// Pass no `--root`: truman picks its default.
+    default_root: bool,
 }
 
 /// What a runtime invocation's stdout is connected to.
@@ -97,7 +101,31 @@ impl Runtime {
             dir,
             json_log: false,
             containers: Mutex::new(Vec::new()),
+            user: None,
+            default_root: false,
         }
+    }
+
+    /// The runtime under test run by the test user, without privilege (see
+    /// [`crate::rootless`]); its `--root`, pid files and log belong to that user.
+    pub fn rootless() -> Runtime {
+        let user = crate::rootless::test_user();
+        let mut runtime = Runtime::under_test();
+        runtime.bin = crate::rootless::runnable(&runtime.bin, runtime.dir.path());
+        crate::rootless::chown_tree(runtime.dir.path(), user.uid, user.gid);
+        runtime.user = Some(user);
+        runtime
+    }
+
+    /// Without `--root`: the state goes where truman puts it by default.
+    pub fn with_default_root(mut self) -> Runtime {
+        self.default_root = true;
+        self
+    }
+
+    /// The user truman runs as, when not root.
+    pub fn user(&self) -> Option<&'static crate::rootless::TestUser> {
+        self.user
     }
 
     /// Also pass `--log <dir>/log.json --log-format json`, as containerd does.
@@ -400,7 +428,10 @@ impl Runtime {
     }
 
     fn global_args(&self) -> Vec<OsString> {
-        let mut args = vec![OsString::from("--root"), self.root().into()];
+        let mut args = match self.default_root {
+            true => Vec::new(),
+            false => vec![OsString::from("--root"), self.root().into()],
+        };
         if self.json_log {
             args.extend([
                 "--log".into(),
@@ -436,6 +467,15 @@ impl Runtime {
     ) -> Result<Output, String> {
         let mut command = Command::new(&self.bin);
         command.args(self.global_args()).args(args);
+        if let Some(user) = self.user {
+            // std drops the supplementary groups before it changes the ids.
+            command
+                .uid(user.uid)
+                .gid(user.gid)
+                .env("XDG_RUNTIME_DIR", &user.runtime_dir)
+                .env("USER", user.name)
+                .env("HOME", format!("/home/{}", user.name));
+        }
         let described = describe(&command);
         let fail = |what: &str, e: std::io::Error| format!("{described}: {what}: {e}");
 

@@ -586,3 +586,43 @@ fn created_in_a_joined_user_namespace_the_init_is_the_caller_s_and_exec_joins_it
     runtime.kill(&id, "KILL").assert_success();
     assert_eq!(wait_exit(init), 137);
 }
+
+/// A network namespace of the host's (what CNI makes for a Kubernetes pod, owned by
+/// the host's user namespace) joined beside a pod's user namespace: joined while
+/// truman's process is still the host's root, before the user namespace.
+#[test]
+fn a_container_joins_a_host_network_namespace_and_a_pod_s_user_namespace() {
+    let runtime = Runtime::under_test();
+    let held = HeldUserNamespace::new();
+    let netns = format!("truman-test-{}", std::process::id());
+    let made = std::process::Command::new("ip")
+        .args(["netns", "add", &netns])
+        .status()
+        .expect("ip netns add");
+    assert!(made.success());
+    let netns_path = format!("/run/netns/{netns}");
+    let id = unique_id();
+    let bundle = held
+        .joined_by(&id)
+        .with_namespace("network")
+        .without_namespace("network")
+        .set(
+            "/linux/namespaces/-",
+            json!({"type": "network", "path": netns_path}),
+        )
+        .args(&["sh", "-c", "echo $$; readlink /proc/self/ns/net"])
+        .write();
+
+    let output = runtime.run(&id, &bundle);
+    // A named network namespace is an nsfs file bound there: its inode names it.
+    let expected_net = std::fs::metadata(&netns_path)
+        .map(|m| format!("net:[{}]", std::os::unix::fs::MetadataExt::ino(&m)))
+        .unwrap_or_default();
+    let _ = std::process::Command::new("ip")
+        .args(["netns", "delete", &netns])
+        .status();
+
+    output.assert_success();
+    let lines: Vec<&str> = output.stdout.lines().collect();
+    assert_eq!(lines, ["1", expected_net.as_str()], "{output}");
+}

@@ -24,3 +24,4 @@ pub mod spec;
 pub mod state;
 
 pub use error::{Error, Result};
+pub use spawn::in_initial_user_namespace;

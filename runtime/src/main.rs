@@ -287,23 +287,26 @@ fn cgroup_driver(cli: &Cli) -> anyhow::Result<libcontainer::cgroups::Driver> {
     })
 }
 
-/// `/run/truman` for real root; `$XDG_RUNTIME_DIR/truman` for anyone else, including
-/// root inside a user namespace (rootless podman runs us there and passes no --root).
+/// `/run/truman` for the host's root; `$XDG_RUNTIME_DIR/truman` for anyone else, with
+/// runc's rules: also for root inside a user namespace (rootless podman runs us there
+/// and passes no --root), unless `USER` says root. The directory is made 0700 and
+/// sticky, so that systemd's cleaning of the runtime dir leaves the state alone.
 fn default_root() -> PathBuf {
-    let real_root = nix::unistd::geteuid().is_root() && !in_user_namespace();
+    let euid_root = nix::unistd::geteuid().is_root();
+    let honour_xdg = !euid_root
+        || (!libcontainer::in_initial_user_namespace()
+            && std::env::var_os("USER").is_none_or(|user| user != "root"));
     match std::env::var_os("XDG_RUNTIME_DIR") {
-        Some(dir) if !real_root && !dir.is_empty() => PathBuf::from(dir).join("truman"),
+        Some(dir) if honour_xdg && !dir.is_empty() => {
+            let root = PathBuf::from(dir).join("truman");
+            use std::os::unix::fs::{DirBuilderExt, PermissionsExt};
+            if std::fs::DirBuilder::new().mode(0o700).create(&root).is_ok() {
+                let _ = std::fs::set_permissions(&root, std::fs::Permissions::from_mode(0o1700));
+            }
+            root
+        }
         _ => PathBuf::from("/run/truman"),
     }
-}
-
-fn in_user_namespace() -> bool {
-    std::fs::read_to_string("/proc/self/uid_map")
-        .map(|map| {
-            let fields: Vec<&str> = map.split_whitespace().collect();
-            fields != ["0", "0", "4294967295"]
-        })
-        .unwrap_or(false)
 }
 
 /// The error and its causes on one line, skipping a cause whose text the message

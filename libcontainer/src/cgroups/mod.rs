@@ -45,6 +45,28 @@ impl CgroupError {
 }
 
 /// True on a pure cgroup v2 host, where `/sys/fs/cgroup` itself is cgroup2.
+/// Whether the caller may make (or join) the cgroup at `path` (relative to each
+/// hierarchy's root) in every hierarchy that carries controllers: the nearest
+/// existing directory on the way to it is writable. A rootless caller may where its
+/// cgroup was delegated to it (cgroup v2); on v1 it never is.
+pub fn writable(path: &Path) -> bool {
+    let dirs: Vec<PathBuf> = if is_unified() {
+        let root = Path::new(libcgroups::common::DEFAULT_CGROUP_ROOT);
+        vec![root.join(path.strip_prefix("/").unwrap_or(path))]
+    } else {
+        hierarchy::hierarchies()
+            .iter()
+            .filter(|h| h.kind == hierarchy::Kind::Controllers)
+            .map(|h| h.dir_of(path))
+            .collect()
+    };
+    !dirs.is_empty()
+        && dirs.iter().all(|dir| {
+            let existing = dir.ancestors().find(|d| d.exists()).unwrap_or(dir);
+            nix::unistd::access(existing, nix::unistd::AccessFlags::W_OK).is_ok()
+        })
+}
+
 pub fn is_unified() -> bool {
     matches!(
         libcgroups::common::get_cgroup_setup(),

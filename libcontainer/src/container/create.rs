@@ -20,14 +20,13 @@ use crate::init::sync::ToInit;
 use crate::init::{self, InitPlan};
 use crate::intelrdt::{self, RdtPlan};
 use crate::process::id_map;
-use crate::process::pidfd::PidFd;
 use crate::process::socket_activation::ListenFds;
 use crate::process::task_attributes::TaskAttributes;
 use crate::process::ProcessIdentity;
 use crate::security::seccomp::SeccompFilter;
 use crate::spawn::conversation::{self, Host, Until};
 use crate::spawn::plan::{self, Caller, InitRequest, Origin, Parent, SpawnPlan, Wanted};
-use crate::spawn::{self as spawner, Joinable};
+use crate::spawn::{self as spawner, Joinable, Joining};
 use crate::spec::{load_bundle, Bundle};
 use crate::state::{ContainerDir, StateRecord, StateStore, Status};
 use crate::{Error, Result};
@@ -114,22 +113,28 @@ pub(crate) fn create_with(
             .map_err(|refused| Error::Usage(refused.to_string()))?,
         None => TaskAttributes::default(),
     };
-    let driver = options.cgroup_driver;
-    if driver == cgroups::Driver::Disabled {
-        refuse_limits_without_cgroup(&bundle.spec)?;
+    let caller = Caller::of_truman();
+    let mut driver = options.cgroup_driver;
+    let configured_cgroup = bundle
+        .spec
+        .linux()
+        .as_ref()
+        .and_then(|l| l.cgroups_path().as_deref());
+    let mut cgroup_path = cgroups::resolve(configured_cgroup, &id, driver, cgroups::is_unified())?;
+    // As runc: rootless, a cgroup it may not write is done without, unless a limit
+    // is asked for (a v1 host never delegates one; v2 may).
+    if driver == cgroups::Driver::Cgroupfs
+        && !caller.is_real_root()
+        && !cgroups::writable(&cgroup_path)
+    {
+        refuse_limits_without_cgroup(&bundle.spec, NoCgroup::NotWritable)?;
+        driver = cgroups::Driver::Disabled;
+        cgroup_path = PathBuf::new();
+    } else if driver == cgroups::Driver::Disabled {
+        refuse_limits_without_cgroup(&bundle.spec, NoCgroup::Disabled)?;
     }
-    let cgroup_path = cgroups::resolve(
-        bundle
-            .spec
-            .linux()
-            .as_ref()
-            .and_then(|l| l.cgroups_path().as_deref()),
-        &id,
-        driver,
-        cgroups::is_unified(),
-    )?;
     crate::network::check_host(&bundle.spec)?;
-    let (spawn_plan, namespaces) = plan_the_init(&bundle.spec, reaper)?;
+    let (spawn_plan, namespaces) = plan_the_init(&bundle.spec, reaper, caller)?;
     let dir = store.create(&id)?;
     let mut record = new_record(&id, &bundle, options, cgroup_path, driver);
     let bundle = with_listen_env(bundle, options.listen_fds);
@@ -145,6 +150,8 @@ pub(crate) fn create_with(
     match build(&dir, &bundle, options, &mut record, prepared) {
         Ok(init) => Ok(Created { id, init, terminal }),
         Err(e) => {
+            // Also when no init got them: the poststop hooks must not.
+            keep_from_truman_hooks(options.listen_fds.count() + options.preserve_fds);
             super::delete::destroy(dir, &record, reaper == Reaper::Truman);
             Err(e)
         }
@@ -229,7 +236,11 @@ struct Prepared<'a> {
 
 /// Who joins and makes which of the config's namespaces, and the ones it joins,
 /// opened: a path that is not there is refused before anything exists.
-fn plan_the_init(spec: &Spec, reaper: Reaper) -> Result<(SpawnPlan, Vec<Option<Joinable>>)> {
+fn plan_the_init(
+    spec: &Spec,
+    reaper: Reaper,
+    caller: Caller,
+) -> Result<(SpawnPlan, Vec<Option<Joinable>>)> {
     let linux = spec.linux().as_ref();
     let listed = linux
         .and_then(|l| l.namespaces().clone())
@@ -262,7 +273,7 @@ fn plan_the_init(spec: &Spec, reaper: Reaper) -> Result<(SpawnPlan, Vec<Option<J
             Reaper::Caller => Parent::Caller,
             Reaper::Truman => Parent::Truman,
         },
-        caller: Caller::of_truman(),
+        caller,
     })
     .map_err(|refused| Error::Usage(refused.to_string()))?;
     let opened = listed
@@ -351,13 +362,9 @@ fn build(
 
     // The LISTEN_FDS sockets, then the preserved fds, from fd 3.
     let handed_over = options.listen_fds.count() + options.preserve_fds;
-    let joins: Vec<&Joinable> = plan
-        .child
-        .joins
-        .iter()
-        .filter_map(|index| namespaces.get(*index).and_then(Option::as_ref))
-        .collect();
-    let spawned = spawner::spawn(&plan, &namespaces, &time_offsets(&bundle.spec), |channel| {
+    let joins = Joining::of(&plan.child.joins, &namespaces)?;
+    let offsets = time_offsets(&bundle.spec);
+    let spawned = spawner::spawn(&plan, &namespaces, &offsets, |channel| {
         init::run(InitPlan {
             bundle,
             channel,
@@ -371,6 +378,7 @@ fn build(
             user: plan.user,
             joins,
             steps: &plan.child,
+            time_offsets: &offsets,
             cgroup_path,
             cgroup_hierarchies,
             seccomp,
@@ -441,9 +449,7 @@ fn build(
     record.creator = None;
     dir.save(record)?;
     if let Some(path) = &options.pidfd_socket {
-        let pidfd = PidFd::open(&init)
-            .ok_or_else(|| Error::Init("init process exited during setup".into()))?;
-        send_pidfd(path, &pidfd)?;
+        send_pidfd(path, &spawned.pidfd)?;
     }
     if let Some(path) = &options.pid_file {
         pid_file::write(path, pid)?;
@@ -455,10 +461,23 @@ fn build(
     Ok(init)
 }
 
+/// Why a container has no cgroup.
+#[derive(Clone, Copy)]
+enum NoCgroup {
+    Disabled,
+    NotWritable,
+}
+
 /// Without a cgroup no limit can be set: one asked for is refused by name. Device
 /// rules are not limits: podman writes its default list for every container, and
 /// only the nodes `linux.devices` names are made, so they are logged as not enforced.
-fn refuse_limits_without_cgroup(spec: &Spec) -> Result<()> {
+fn refuse_limits_without_cgroup(spec: &Spec, why: NoCgroup) -> Result<()> {
+    let why = match why {
+        NoCgroup::Disabled => "without a cgroup (--cgroup-manager=disabled)",
+        NoCgroup::NotWritable => {
+            "without a cgroup: rootless, truman may not write the container's cgroup (none is delegated to this user)"
+        }
+    };
     let Some(r) = spec.linux().as_ref().and_then(|l| l.resources().as_ref()) else {
         return Ok(());
     };
@@ -480,13 +499,11 @@ fn refuse_limits_without_cgroup(spec: &Spec) -> Result<()> {
     ];
     if let Some((field, _)) = asked.iter().find(|(_, set)| *set) {
         return Err(Error::Usage(format!(
-            "linux.resources.{field}: cannot be applied without a cgroup (--cgroup-manager=disabled)"
+            "linux.resources.{field}: cannot be applied {why}"
         )));
     }
     if r.devices().as_ref().is_some_and(|d| !d.is_empty()) {
-        tracing::warn!(
-            "linux.resources.devices: not enforced without a cgroup (--cgroup-manager=disabled)"
-        );
+        tracing::warn!("linux.resources.devices: not enforced {why}");
     }
     Ok(())
 }

@@ -38,7 +38,7 @@ pub(crate) fn of(record: &StateRecord) -> Result<Vec<Pid>> {
 pub(crate) fn cgroup_for(record: &StateRecord, command: &str) -> Result<Cgroup> {
     Cgroup::of(record)?.ok_or_else(|| {
         Error::Usage(format!(
-            "container {} has no cgroup (it was created with --cgroup-manager=disabled): {command} needs one",
+            "container {} has no cgroup (made with --cgroup-manager=disabled, or rootless without a cgroup it may write): {command} needs one",
             record.id
         ))
     })

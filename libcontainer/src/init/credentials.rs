@@ -49,8 +49,13 @@ pub fn set_user_and_capabilities(
         .copied()
         .map(Gid::from_raw)
         .collect();
-    if setgroups_allowed {
-        setgroups(&gids).step("setgroups")?;
+    match (setgroups_allowed, gids.is_empty()) {
+        (true, _) => setgroups(&gids).step("setgroups")?,
+        (false, true) => {}
+        (false, false) => return Err(InitError::Other(
+            "process.user.additionalGids: setgroups is denied in the container's user namespace"
+                .into(),
+        )),
     }
     let gid = Gid::from_raw(user.gid());
     setresgid(gid, gid, gid).step(format!("setresgid {}", user.gid()))?;

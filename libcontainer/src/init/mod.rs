@@ -36,7 +36,7 @@ use crate::process::channel::Channel;
 use crate::process::task_attributes::TaskAttributes;
 use crate::security::seccomp::SeccompFilter;
 use crate::spawn::plan::{ChildSteps, UserNamespace};
-use crate::spawn::Joinable;
+use crate::spawn::Joining;
 use crate::spec::Bundle;
 
 /// Everything the init needs, decided by truman before the clone.
@@ -61,9 +61,11 @@ pub(crate) struct InitPlan<'a> {
     pub user: UserNamespace,
     /// The namespaces the init joins itself, in order (pid and time are joined or
     /// made before the clone: they only apply to children).
-    pub joins: Vec<&'a Joinable>,
+    pub joins: Joining<'a>,
     /// What the init makes itself, after the joins.
     pub steps: &'a ChildSteps,
+    /// `linux.timeOffsets`, as `/proc/self/timens_offsets` takes them.
+    pub time_offsets: &'a str,
     /// The container's cgroup directory below each hierarchy's root.
     pub cgroup_path: PathBuf,
     /// The host's v1 and hybrid cgroup hierarchies, read once by truman.
@@ -84,7 +86,9 @@ pub(crate) fn run(mut plan: InitPlan<'_>) -> ! {
     for fd in &plan.close_first {
         let _ = nix::unistd::close(*fd);
     }
-    hide_from_the_container();
+    if !plan.steps.hide_after_go {
+        hide_from_the_container();
+    }
     exec::close_on_exec_from(3 + plan.preserve_fds);
     match setup(&mut plan) {
         Err(error) => {
@@ -121,6 +125,16 @@ fn setup<'a>(plan: &mut InitPlan<'a>) -> Result<Ready<'a>, InitError> {
 
     begin(plan.channel)?;
     enter_namespaces(plan.user, &plan.joins, plan.steps.unshare)?;
+    if plan.steps.new_time {
+        enter_new_time_namespace(plan.time_offsets)?;
+    }
+    // Once its own /proc files (the offsets) are written, which the process may
+    // only while it owns them, dumpable.
+    if plan.steps.hide_after_go {
+        hide_from_the_container();
+    }
+    // Read while /proc is still the host's, where "self" is this process.
+    let setgroups = setgroups_allowed("self");
     let namespaces = linux.namespaces().clone().unwrap_or_default();
     let has_ns = |t| namespaces.iter().any(|n| n.typ() == t);
     let new_ns = |t| {
@@ -250,13 +264,8 @@ fn setup<'a>(plan: &mut InitPlan<'a>) -> Result<Ready<'a>, InitError> {
     }
     rootfs::make_unbindable(propagation)?;
 
-    let program = credentials_and_seccomp(
-        process,
-        &plan.task,
-        plan.seccomp,
-        plan.channel,
-        setgroups_allowed(plan.user),
-    )?;
+    let program =
+        credentials_and_seccomp(process, &plan.task, plan.seccomp, plan.channel, setgroups)?;
     Ok(Ready {
         program,
         state_for_hooks: state_created,
@@ -467,16 +476,16 @@ pub(crate) fn become_root_of_userns() -> Result<(), InitError> {
 /// joined with the privilege it gives); the namespaces made inside a joined one.
 pub(crate) fn enter_namespaces(
     user: UserNamespace,
-    joins: &[&Joinable],
+    joins: &Joining<'_>,
     unshare: u64,
 ) -> Result<(), InitError> {
     if matches!(user, UserNamespace::Created { .. }) {
         become_root_of_userns()?;
     }
-    for ns in joins {
-        nix::sched::setns(&ns.file, CloneFlags::from_bits_retain(ns.typ as i32))
-            .step(format!("join {}", ns.what))?;
-    }
+    joins.enter().map_err(|f| InitError::Sys {
+        step: f.what,
+        source: f.errno,
+    })?;
     if user == UserNamespace::Joined {
         become_root_of_userns()?;
     }
@@ -487,16 +496,34 @@ pub(crate) fn enter_namespaces(
     Ok(())
 }
 
-/// Whether the process may call setgroups: not where truman denied it to map the
-/// caller's own gid.
-pub(crate) fn setgroups_allowed(user: UserNamespace) -> bool {
-    !matches!(
-        user,
-        UserNamespace::Created {
-            deny_setgroups: true,
-            ..
+/// A new time namespace, made and entered by the init itself (rootless, in the user
+/// namespace its clone made): its offsets are written before any process is in it.
+fn enter_new_time_namespace(offsets: &str) -> Result<(), InitError> {
+    let time = CloneFlags::from_bits_retain(crate::process::clone::flags::CLONE_NEWTIME as i32);
+    nix::sched::unshare(time).step("unshare time namespace")?;
+    if !offsets.is_empty() {
+        std::fs::write("/proc/self/timens_offsets", offsets).map_err(|source| InitError::Path {
+            step: "write",
+            path: "/proc/self/timens_offsets".into(),
+            source,
+        })?;
+    }
+    let ns = std::fs::File::open("/proc/self/ns/time_for_children").map_err(|source| {
+        InitError::Path {
+            step: "open",
+            path: "/proc/self/ns/time_for_children".into(),
+            source,
         }
-    )
+    })?;
+    nix::sched::setns(ns, time).step("enter the new time namespace")
+}
+
+/// Whether processes of `pid`'s user namespace may call setgroups: not where it was
+/// denied before the gid map was written (by a rootless creator that mapped only
+/// its own gid, as truman does and podman may have for a pod).
+pub(crate) fn setgroups_allowed(pid: &str) -> bool {
+    std::fs::read_to_string(format!("/proc/{pid}/setgroups"))
+        .map_or(true, |text| text.trim() != "deny")
 }
 
 /// A session keyring of the container's, so that it cannot read the keys of the host

@@ -130,15 +130,47 @@ fn mount_filesystem(
         ),
         _ => data,
     };
-    mount(
+    let mounted_fs = mount(
         Some(source),
         &target.proc_path(),
         Some(typ),
         flags,
         data.as_deref(),
-    )
-    .step(format!("mount {typ} on {}", dest.display()))?;
+    );
+    let bound_sys = match mounted_fs {
+        // A sysfs shows a network namespace's devices, and takes privilege over the
+        // user namespace that owns it: in a user namespace beside one it does not
+        // own (the host's, for a pod with hostUsers: false), the host's /sys is
+        // bound instead, with the same flags, as runc does.
+        Err(nix::errno::Errno::EPERM) if typ == "sysfs" && ctx.in_userns => {
+            mount(
+                Some("/sys"),
+                &target.proc_path(),
+                None::<&str>,
+                MsFlags::MS_BIND | MsFlags::MS_REC,
+                None::<&str>,
+            )
+            .step(format!(
+                "bind mount /sys on {} (sysfs is refused here)",
+                dest.display()
+            ))?;
+            true
+        }
+        other => {
+            other.step(format!("mount {typ} on {}", dest.display()))?;
+            false
+        }
+    };
     let mounted = ctx.rootfs.mounted(dest)?;
+    if bound_sys {
+        mount_attr::set(mounted.as_fd(), true, mount_attrs(flags), 0).map_err(|source| {
+            InitError::Path {
+                step: "set the flags of the bound /sys on",
+                path: dest.to_owned(),
+                source,
+            }
+        })?;
+    }
     if let Some(from) = copy_from {
         let to = mounted.open_dir().map_err(|source| InitError::Resolve {
             step: "tmpcopyup: open",
@@ -159,6 +191,19 @@ fn mount_filesystem(
         }
     }
     propagate(&mounted, dest, options)
+}
+
+/// The `MOUNT_ATTR_*` of `flags`' read-only, nosuid, nodev and noexec.
+fn mount_attrs(flags: MsFlags) -> u64 {
+    [
+        (MsFlags::MS_RDONLY, libc::MOUNT_ATTR_RDONLY),
+        (MsFlags::MS_NOSUID, libc::MOUNT_ATTR_NOSUID),
+        (MsFlags::MS_NODEV, libc::MOUNT_ATTR_NODEV),
+        (MsFlags::MS_NOEXEC, libc::MOUNT_ATTR_NOEXEC),
+    ]
+    .into_iter()
+    .filter(|(flag, _)| flags.contains(*flag))
+    .fold(0, |attrs, (_, attr)| attrs | attr)
 }
 
 /// A bind mount of `m.source`, or the attachment of the id-mapped clone of it that

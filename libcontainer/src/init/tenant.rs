@@ -15,13 +15,13 @@ use super::error::{InitError, Step};
 use super::sync::FromInit;
 use super::{
     begin, console, credentials_and_seccomp, enter_namespaces, exec, hide_from_the_container,
-    join_new_session_keyring, seccomp, setgroups_allowed,
+    join_new_session_keyring, seccomp,
 };
 use crate::process::channel::Channel;
 use crate::process::task_attributes::TaskAttributes;
 use crate::security::seccomp::SeccompFilter;
 use crate::spawn::plan::UserNamespace;
-use crate::spawn::Joinable;
+use crate::spawn::Joining;
 
 pub(crate) struct TenantPlan<'a> {
     pub process: &'a Process,
@@ -29,9 +29,11 @@ pub(crate) struct TenantPlan<'a> {
     /// The init's namespaces that differ from truman's and that it joins itself, in
     /// order, opened by truman from `/proc/<init>/ns` (pid and time excepted: the
     /// clone was born in those).
-    pub joins: Vec<&'a Joinable>,
+    pub joins: Joining<'a>,
     /// Whether one of them (or one it was born in) is a user namespace.
     pub user: UserNamespace,
+    /// Whether setgroups is allowed in the container's user namespace.
+    pub setgroups: bool,
     /// The init's root (`/proc/<init>/root`), for a container without a mount
     /// namespace of its own (a chroot); joining one sets the root to its own.
     pub chroot: Option<OwnedFd>,
@@ -96,6 +98,6 @@ fn setup(plan: &TenantPlan<'_>) -> Result<exec::Program, InitError> {
         &plan.task,
         plan.seccomp,
         plan.channel,
-        setgroups_allowed(plan.user),
+        plan.setgroups,
     )
 }

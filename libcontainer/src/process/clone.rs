@@ -107,15 +107,22 @@ fn clone_legacy(clone_flags: u64, exit_signal: u64, pidfd_ptr: u64) -> io::Resul
     if clone_flags & 0xff != 0 {
         return Err(io::Error::from_raw_os_error(libc::EINVAL));
     }
+    let flags = (clone_flags | exit_signal) as libc::c_ulong;
+    // s390 takes the stack first and the flags second (CLONE_BACKWARDS2).
+    let (first, second) = if cfg!(target_arch = "s390x") {
+        (0, flags)
+    } else {
+        (flags, 0)
+    };
     // SAFETY: as for clone3: no CLONE_VM and a null stack make this a fork; with
     // CLONE_PIDFD the kernel stores the pidfd at the parent_tid pointer, which points
     // at the caller's int; child_tid and tls are unused (0), so their order, which
-    // differs between architectures, does not matter.
+    // differs between the other architectures, does not matter.
     let ret = unsafe {
         libc::syscall(
             libc::SYS_clone,
-            (clone_flags | exit_signal) as libc::c_ulong,
-            0 as libc::c_ulong,
+            first,
+            second,
             pidfd_ptr as libc::c_ulong,
             0 as libc::c_ulong,
             0 as libc::c_ulong,

@@ -12,9 +12,23 @@ impl Caller {
         Caller {
             uid,
             gid: nix::unistd::getegid().as_raw(),
-            capable: uid == 0 && has(Capability::CAP_SYS_ADMIN) && has(Capability::CAP_SETUID),
+            capable: uid == 0
+                && [
+                    Capability::CAP_SYS_ADMIN,
+                    Capability::CAP_SETUID,
+                    Capability::CAP_SETGID,
+                ]
+                .into_iter()
+                .all(has),
             in_initial_userns: in_initial_user_namespace(),
         }
+    }
+}
+
+impl Caller {
+    /// The host's root: capable in the initial user namespace.
+    pub fn is_real_root(&self) -> bool {
+        self.capable && self.in_initial_userns
     }
 }
 

@@ -34,8 +34,12 @@ impl Until {
 /// What truman does when the process asks.
 pub(crate) trait Host {
     /// prestart and createRuntime, in truman's namespaces; the reply carries the
-    /// state for the container-side hooks.
-    fn run_hooks(&mut self) -> Result<ToInit>;
+    /// state for the container-side hooks. Only an init asks.
+    fn run_hooks(&mut self) -> Result<ToInit> {
+        Err(Error::Init(
+            "sync: a process other than the init asked for the hooks".into(),
+        ))
+    }
     /// The process's seccomp notification fd, by its number there, for the agent.
     fn seccomp_fd(&mut self, fd: i32) -> Result<()>;
 }

@@ -22,7 +22,7 @@ use serde::{Deserialize, Serialize};
 
 pub use caller::in_initial_user_namespace;
 use child_namespaces::ChildNamespaces;
-use plan::{ForChildren, Intermediate, SpawnPlan};
+use plan::{ForChildren, Intermediate, Joins, SpawnPlan};
 
 use crate::init::sync::FromInit;
 use crate::process::channel::{channel_pair, Channel};
@@ -42,9 +42,70 @@ pub(crate) struct Joinable {
 }
 
 impl Joinable {
-    fn join(&self) -> Result<()> {
+    fn join(&self) -> nix::Result<()> {
         setns(&self.file, CloneFlags::from_bits_retain(self.typ as i32))
-            .map_err(Error::errno(format!("join {}", self.what)))
+    }
+}
+
+/// A plan's [`Joins`], resolved to the namespaces truman opened.
+pub(crate) struct Joining<'a> {
+    order: Vec<&'a Joinable>,
+    retry_after_user: bool,
+}
+
+/// A join that failed: what, and the kernel's answer.
+pub(crate) struct JoinFailed {
+    pub what: String,
+    pub errno: nix::errno::Errno,
+}
+
+impl<'a> Joining<'a> {
+    pub fn of(joins: &Joins, namespaces: &'a [Option<Joinable>]) -> Result<Joining<'a>> {
+        let order = joins
+            .order
+            .iter()
+            .map(|index| {
+                namespaces
+                    .get(*index)
+                    .and_then(Option::as_ref)
+                    .ok_or_else(|| {
+                        Error::Init(format!("namespace {index} of the plan was not opened"))
+                    })
+            })
+            .collect::<Result<_>>()?;
+        Ok(Joining {
+            order,
+            retry_after_user: joins.retry_after_user,
+        })
+    }
+
+    /// Joins them in order; where asked, one refused before the user namespace is
+    /// joined again right after it.
+    pub fn enter(&self) -> std::result::Result<(), JoinFailed> {
+        let failed = |ns: &Joinable| {
+            let what = format!("join {}", ns.what);
+            move |errno| JoinFailed { what, errno }
+        };
+        let mut deferred = Vec::new();
+        let mut in_user = false;
+        for ns in &self.order {
+            match ns.join() {
+                Ok(()) if ns.typ == LinuxNamespaceType::User => {
+                    in_user = true;
+                    for later in deferred.drain(..) {
+                        Joinable::join(later).map_err(failed(later))?;
+                    }
+                }
+                Ok(()) => {}
+                Err(nix::errno::Errno::EPERM)
+                    if self.retry_after_user && !in_user && ns.typ != LinuxNamespaceType::User =>
+                {
+                    deferred.push(*ns)
+                }
+                Err(errno) => return Err(failed(ns)(errno)),
+            }
+        }
+        Ok(())
     }
 }
 
@@ -93,7 +154,7 @@ pub(crate) fn spawn(
     let (pid, pidfd) = match &plan.intermediate {
         None => {
             let _span = tracing::debug_span!("clone").entered();
-            match clone3_with_pidfd(plan.clone_flags).map_err(Error::sys("clone3"))? {
+            match clone3_with_pidfd(plan.clone_flags).map_err(Error::sys("clone"))? {
                 (Forked::Child, _) => {
                     for_children.keep_in_child();
                     drop(parent_end);
@@ -110,15 +171,25 @@ pub(crate) fn spawn(
         }
         Some(intermediate) => {
             let _span = tracing::debug_span!("clone through an intermediate").entered();
-            match clone3(0).map_err(Error::sys("clone3"))? {
+            // The intermediate's report has a channel of its own, which only it
+            // holds: truman sees it close if the intermediate dies at any point.
+            let (born_here, born_there) = channel_pair().map_err(Error::sys("socketpair"))?;
+            match clone3(0).map_err(Error::sys("clone an intermediate process"))? {
                 Forked::Child => {
                     for_children.keep_in_child();
                     drop(parent_end);
-                    intermediate_process(intermediate, plan.clone_flags, &steps, &child_end, child)
+                    drop(born_here);
+                    let process = Process {
+                        clone_flags: plan.clone_flags,
+                        channel: &child_end,
+                        child,
+                    };
+                    intermediate_process(intermediate, &steps, born_there, process)
                 }
                 Forked::Parent(mid) => {
                     for_children.restore()?;
-                    born_through(mid, &parent_end)?
+                    drop(born_there);
+                    born_through(mid, &born_here)?
                 }
             }
         }
@@ -155,15 +226,16 @@ impl Steps<'_> {
     }
 
     /// In the intermediate, which never goes back.
-    fn take(&self, step: ForChildren) -> Result<()> {
-        match step {
-            ForChildren::Join(index) => self.joinable(index)?.join(),
-            ForChildren::NewTime => {
-                unshare(CloneFlags::from_bits_retain(flags::CLONE_NEWTIME as i32))
-                    .map_err(Error::errno("unshare time namespace"))?;
-                self.write_time_offsets()
-            }
+    fn take(&self, intermediate: &Intermediate) -> Result<()> {
+        Joining::of(&intermediate.joins, self.namespaces)?
+            .enter()
+            .map_err(|f| Error::errno(f.what)(f.errno))?;
+        if intermediate.new_time {
+            unshare(CloneFlags::from_bits_retain(flags::CLONE_NEWTIME as i32))
+                .map_err(Error::errno("unshare time namespace"))?;
+            self.write_time_offsets()?;
         }
+        Ok(())
     }
 }
 
@@ -175,30 +247,39 @@ enum Born {
     Failed(String),
 }
 
+/// The container's process, for the intermediate to clone.
+struct Process<'a, F> {
+    clone_flags: u64,
+    channel: &'a Channel,
+    child: F,
+}
+
 /// The intermediate: takes its steps, clones the container's process as its sibling,
-/// says its pid, and exits.
+/// says its pid on `born`, and exits.
 fn intermediate_process(
     intermediate: &Intermediate,
-    clone_flags: u64,
     steps: &Steps<'_>,
-    channel: &Channel,
-    child: impl FnOnce(&Channel) -> Infallible,
+    born: Channel,
+    process: Process<'_, impl FnOnce(&Channel) -> Infallible>,
 ) -> ! {
-    report_panics(channel, |info| {
+    report_panics(&born, |info| {
         Born::Failed(format!("intermediate process: {info}"))
     });
-    let cloned = intermediate
-        .steps
-        .iter()
-        .try_for_each(|step| steps.take(*step))
-        .and_then(|()| clone3(clone_flags | flags::CLONE_PARENT).map_err(Error::sys("clone3")));
+    let cloned = steps.take(intermediate).and_then(|()| {
+        clone3(process.clone_flags | flags::CLONE_PARENT)
+            .map_err(Error::sys("clone the container's process"))
+    });
     let report = match cloned {
-        Ok(Forked::Child) => be_the_process(channel, child),
+        Ok(Forked::Child) => {
+            // Only the intermediate reports on it.
+            drop(born);
+            be_the_process(process.channel, process.child)
+        }
         Ok(Forked::Parent(pid)) => Born::Pid(pid.as_raw()),
         Err(e) => Born::Failed(e.to_string()),
     };
     let failed = matches!(report, Born::Failed(_));
-    let _ = channel.send(&report);
+    let _ = born.send(&report);
     // SAFETY: _exit ends this copy of truman at once, without its destructors.
     unsafe { libc::_exit(i32::from(failed)) }
 }
@@ -234,11 +315,14 @@ fn report_panics<M: Serialize>(
     channel: &Channel,
     message: impl Fn(&std::panic::PanicHookInfo<'_>) -> M + Send + Sync + 'static,
 ) {
-    let Ok(reporter) = channel.try_clone() else {
-        return;
-    };
+    // Close-on-exec, as the channel: it neither reaches the program nor keeps the
+    // channel open past its exec. Without a copy (no fd left), the hook still ends
+    // the process: truman then sees the channel close.
+    let reporter = channel.try_clone().ok();
     std::panic::set_hook(Box::new(move |info| {
-        let _ = reporter.send(&message(info));
+        if let Some(reporter) = &reporter {
+            let _ = reporter.send(&message(info));
+        }
         // SAFETY: _exit ends this process at once: nothing of truman's unwinds.
         unsafe { libc::_exit(1) }
     }));

@@ -8,14 +8,23 @@
 //!   container's process must be in them (or have made them) first.
 //! - A namespace belongs to the user namespace of the process that made it; one made
 //!   by the clone that also makes a user namespace belongs to that new one.
-//! - Joining a pid or time namespace takes CAP_SYS_ADMIN in the caller's own user
-//!   namespace too, so only truman running as the host's root can go back to its own
-//!   after joining a container's. Anyone else leaves that to an intermediate process,
-//!   which joins, clones the container's process and exits.
+//! - Joining any namespace takes CAP_SYS_ADMIN over the user namespace that owns it,
+//!   and joining a pid, time or mount namespace also in the caller's own. Going back
+//!   to its own pid and time namespaces, which the host's user namespace owns, is then
+//!   only for truman running as the host's root; anyone else (rootless podman's root
+//!   included) leaves those joins to an intermediate process, which joins, clones the
+//!   container's process and exits.
+//! - Once in a user namespace, a process is privileged over what that namespace owns
+//!   and no longer over what its creator's owns: namespaces of the host's (a CNI
+//!   network namespace) are joined before the user namespace, the container's after;
+//!   where truman cannot tell which is which (rootless), a join refused before the
+//!   user namespace is tried again after it, as runc does.
 //! - Writing an id map that maps more than the writer's own id takes CAP_SETUID (and
 //!   CAP_SETGID) over the new user namespace's parent; without them, only the caller's
 //!   own id may be mapped (and a gid map only once setgroups is denied), and
 //!   `newuidmap`/`newgidmap` (setuid helpers reading /etc/subuid, /etc/subgid) map more.
+//!   Either way the writer must own the process's `/proc/<pid>` files, which belong to
+//!   root while the process is not dumpable.
 
 use oci_spec::runtime::{LinuxIdMapping, LinuxNamespaceType};
 
@@ -41,17 +50,13 @@ pub(crate) struct Wanted {
 pub(crate) struct Caller {
     pub uid: u32,
     pub gid: u32,
-    /// Effective uid 0 with CAP_SYS_ADMIN and CAP_SETUID in truman's own user namespace.
+    /// Effective uid 0 with CAP_SYS_ADMIN, CAP_SETUID and CAP_SETGID in truman's own
+    /// user namespace.
     pub capable: bool,
-    /// truman's user namespace is the host's initial one.
+    /// truman's user namespace is the host's initial one. Only the host's root
+    /// ([`Caller::is_real_root`]) may join a pid or time namespace and then return
+    /// to its own.
     pub in_initial_userns: bool,
-}
-
-impl Caller {
-    /// Whether truman may join a pid or time namespace and then return to its own.
-    fn may_return(&self) -> bool {
-        self.capable && self.in_initial_userns
-    }
 }
 
 /// Whose child the container's process becomes.
@@ -82,14 +87,26 @@ pub(crate) enum ForChildren {
     NewTime,
 }
 
+/// Namespaces to join, by index of the request, in this order.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub(crate) struct Joins {
+    pub order: Vec<usize>,
+    /// A join refused (EPERM) before the user namespace in `order` is tried again
+    /// right after it: a rootless caller is privileged over its own user
+    /// namespace's namespaces before, over the container's only after.
+    pub retry_after_user: bool,
+}
+
 /// A process between truman and the container's: a child of truman's, it takes
-/// `steps` on itself, clones the container's process as its sibling (`CLONE_PARENT`:
-/// truman's child too), says its pid, and exits, reaped by truman. As with runc's
-/// intermediate, the container's process then goes to the caller's subreaper when
-/// truman exits, even where the plan's clone would have made it the caller's child.
+/// its `joins` (and makes a time namespace) on itself, clones the container's process
+/// as its sibling (`CLONE_PARENT`: truman's child too), says its pid, and exits,
+/// reaped by truman. As with runc's intermediate, the container's process then goes
+/// to the caller's subreaper when truman exits, even where the plan's clone would
+/// have made it the caller's child.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub(crate) struct Intermediate {
-    pub steps: Vec<ForChildren>,
+    pub joins: Joins,
+    pub new_time: bool,
 }
 
 /// Who writes one id map of a new user namespace.
@@ -120,14 +137,23 @@ pub(crate) enum UserNamespace {
 /// What the container's process does itself, in order, once truman lets it go.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub(crate) struct ChildSteps {
-    /// The namespaces it joins, by index of the request, in this order.
-    pub joins: Vec<usize>,
+    pub joins: Joins,
     /// Namespaces it makes after the joins (clone flags): made after it joined a user
     /// namespace, they belong to that one.
     pub unshare: u64,
     /// A new cgroup namespace, made once truman has put the process in its cgroup
     /// (made at clone, its root would be truman's cgroup).
     pub new_cgroupns: bool,
+    /// A new time namespace, made by a rootless process in the user namespace its
+    /// clone made (the only place it may): it unshares one, writes the offsets, and
+    /// enters it.
+    pub new_time: bool,
+    /// The process stays dumpable until truman's `Go`: a writer of its id maps
+    /// without CAP_DAC_OVERRIDE (an unprivileged truman, newuidmap) must own its
+    /// `/proc/<pid>` files, which belong to root while a process is not dumpable.
+    /// Only where its user namespace is new: no process of the container exists yet
+    /// that could reach it (CVE-2019-5736).
+    pub hide_after_go: bool,
 }
 
 /// The whole decision for one container process.
@@ -167,70 +193,135 @@ fn applies_to_children(typ: LinuxNamespaceType) -> bool {
     matches!(typ, LinuxNamespaceType::Pid | LinuxNamespaceType::Time)
 }
 
-/// The plan for a container's init (`create`, `run`).
-pub(crate) fn for_init(request: &InitRequest<'_>) -> Result<SpawnPlan, Refused> {
-    let mut for_children = Vec::new();
-    let mut joins = Vec::new();
-    let mut new_flags = 0;
-    let mut new_cgroupns = false;
-    let mut joined_user = None;
-    for (index, ns) in request.namespaces.iter().enumerate() {
+/// The request's namespaces, sorted by who must handle them.
+#[derive(Default)]
+struct Sorted {
+    /// pid and time namespaces joined: for the next children of truman's or the
+    /// intermediate's.
+    for_children: Vec<usize>,
+    new_time: bool,
+    new_cgroupns: bool,
+    joined_user: Option<usize>,
+    /// The other joined ones.
+    joined: Vec<usize>,
+    /// Clone flags of the other new ones.
+    new_flags: u64,
+}
+
+fn sort(namespaces: &[Wanted]) -> Sorted {
+    let mut sorted = Sorted::default();
+    for (index, ns) in namespaces.iter().enumerate() {
         match (ns.typ, ns.origin) {
-            (typ, Origin::Joined) if applies_to_children(typ) => {
-                for_children.push(ForChildren::Join(index))
-            }
-            (LinuxNamespaceType::Time, Origin::New) => for_children.push(ForChildren::NewTime),
-            (LinuxNamespaceType::Cgroup, Origin::New) => new_cgroupns = true,
-            (LinuxNamespaceType::User, Origin::Joined) => joined_user = Some(index),
-            (_, Origin::Joined) => joins.push(index),
-            (typ, Origin::New) => new_flags |= clone_flag(typ),
+            (typ, Origin::Joined) if applies_to_children(typ) => sorted.for_children.push(index),
+            (LinuxNamespaceType::Time, Origin::New) => sorted.new_time = true,
+            (LinuxNamespaceType::Cgroup, Origin::New) => sorted.new_cgroupns = true,
+            (LinuxNamespaceType::User, Origin::Joined) => sorted.joined_user = Some(index),
+            (_, Origin::Joined) => sorted.joined.push(index),
+            (typ, Origin::New) => sorted.new_flags |= clone_flag(typ),
         }
     }
+    sorted
+}
+
+/// `first`, then the user namespace: the host's root may join anything before it;
+/// anyone else retries after it what it could not join before.
+fn then_user(first: Vec<usize>, user: Option<usize>, caller: Caller) -> Joins {
+    Joins {
+        order: first.into_iter().chain(user).collect(),
+        retry_after_user: user.is_some() && !caller.is_real_root(),
+    }
+}
+
+/// The plan for a container's init (`create`, `run`).
+pub(crate) fn for_init(request: &InitRequest<'_>) -> Result<SpawnPlan, Refused> {
+    let caller = request.caller;
+    let real_root = caller.is_real_root();
+    let ns = sort(request.namespaces);
+    let new_user = ns.new_flags & flags::CLONE_NEWUSER != 0;
     let parent = request.parent.flag();
-    // A pid namespace owned by a joined user namespace can only be made from inside
-    // it, and only for children: by an intermediate process.
-    let new_pid_in_joined_user = joined_user.is_some() && new_flags & flags::CLONE_NEWPID != 0;
-    let needs_intermediate =
-        new_pid_in_joined_user || (!for_children.is_empty() && !request.caller.may_return());
     let mut plan = SpawnPlan {
         truman: Vec::new(),
         intermediate: None,
         clone_flags: parent,
         child: ChildSteps {
-            joins: Vec::new(),
+            joins: Joins::default(),
             unshare: 0,
-            new_cgroupns,
+            new_cgroupns: ns.new_cgroupns,
+            new_time: false,
+            hide_after_go: false,
         },
         user: UserNamespace::Inherited,
     };
-    if needs_intermediate {
-        let mut steps: Vec<ForChildren> = joined_user.map(ForChildren::Join).into_iter().collect();
-        steps.extend(for_children);
-        plan.intermediate = Some(Intermediate { steps });
-        // Born in the joined user namespace: what the clone makes belongs to it.
-        plan.clone_flags |= new_flags;
-        plan.child.joins = joins;
-    } else {
-        plan.truman = for_children;
-        match joined_user {
-            Some(user) => {
-                // The init joins it, then makes the rest, which then belong to it.
-                plan.child.joins = std::iter::once(user).chain(joins).collect();
-                plan.child.unshare = new_flags;
+    // The time namespace, by whoever may make it and, for truman, return.
+    let mut intermediate_time = false;
+    match (ns.new_time, real_root, new_user) {
+        (false, _, _) => {}
+        (true, true, _) => plan.truman.push(ForChildren::NewTime),
+        (true, false, true) => plan.child.new_time = true,
+        (true, false, false) => intermediate_time = true,
+    }
+    let children_by_truman = real_root && !intermediate_time;
+    match (ns.joined_user, new_user) {
+        (Some(user), _) => {
+            plan.user = UserNamespace::Joined;
+            // A pid namespace owned by the joined user namespace can only be made
+            // from inside it, and only for children.
+            let new_pid = ns.new_flags & flags::CLONE_NEWPID != 0;
+            if new_pid || intermediate_time || (!ns.for_children.is_empty() && !children_by_truman)
+            {
+                let first = ns.joined.into_iter().chain(ns.for_children).collect();
+                plan.intermediate = Some(Intermediate {
+                    joins: then_user(first, Some(user), caller),
+                    new_time: intermediate_time,
+                });
+                // Born in the joined user namespace: what its clone makes belongs to it.
+                plan.clone_flags |= ns.new_flags;
+            } else {
+                plan.truman
+                    .extend(ns.for_children.into_iter().map(ForChildren::Join));
+                plan.child.joins = then_user(ns.joined, Some(user), caller);
+                // Made once the init is in the joined user namespace, to belong to it.
+                plan.child.unshare = ns.new_flags;
             }
-            None => {
-                plan.clone_flags |= new_flags;
-                plan.child.joins = joins;
+        }
+        (None, true) => {
+            plan.user = created_user(request)?;
+            plan.clone_flags |= ns.new_flags;
+            // Joined before the clone makes the user namespace, where the caller
+            // still is privileged over them; the clone then makes the rest.
+            let by_intermediate = !ns.joined.is_empty()
+                || intermediate_time
+                || (!ns.for_children.is_empty() && !children_by_truman);
+            if by_intermediate {
+                plan.intermediate = Some(Intermediate {
+                    joins: then_user(
+                        ns.joined.into_iter().chain(ns.for_children).collect(),
+                        None,
+                        caller,
+                    ),
+                    new_time: intermediate_time,
+                });
+            } else {
+                plan.truman
+                    .extend(ns.for_children.into_iter().map(ForChildren::Join));
+            }
+        }
+        (None, false) => {
+            plan.clone_flags |= ns.new_flags;
+            plan.child.joins = then_user(ns.joined, None, caller);
+            if intermediate_time || (!ns.for_children.is_empty() && !children_by_truman) {
+                plan.intermediate = Some(Intermediate {
+                    joins: then_user(ns.for_children, None, caller),
+                    new_time: intermediate_time,
+                });
+            } else {
+                plan.truman
+                    .extend(ns.for_children.into_iter().map(ForChildren::Join));
             }
         }
     }
-    plan.user = if joined_user.is_some() {
-        UserNamespace::Joined
-    } else if new_flags & flags::CLONE_NEWUSER != 0 {
-        created_user(request)?
-    } else {
-        UserNamespace::Inherited
-    };
+    plan.child.hide_after_go =
+        matches!(plan.user, UserNamespace::Created { .. }) && !caller.capable;
     Ok(plan)
 }
 
@@ -275,50 +366,44 @@ pub(crate) struct TenantRequest<'a> {
 
 /// The plan for a process exec'd into a container.
 pub(crate) fn for_tenant(request: &TenantRequest<'_>) -> SpawnPlan {
-    let is = |index: &usize, typ| request.namespaces[*index] == typ;
+    let caller = request.caller;
+    let is_user = |i: &usize| request.namespaces[*i] == LinuxNamespaceType::User;
     let indices = 0..request.namespaces.len();
-    let for_children: Vec<ForChildren> = indices
+    let for_children: Vec<usize> = indices
         .clone()
         .filter(|i| applies_to_children(request.namespaces[*i]))
-        .map(ForChildren::Join)
         .collect();
-    let user = indices.clone().find(|i| is(i, LinuxNamespaceType::User));
+    let user = indices.clone().find(is_user);
     let others: Vec<usize> = indices
-        .filter(|i| {
-            !applies_to_children(request.namespaces[*i]) && !is(i, LinuxNamespaceType::User)
-        })
+        .filter(|i| !applies_to_children(request.namespaces[*i]) && !is_user(i))
         .collect();
-    let parent = request.parent.flag();
     let mut plan = SpawnPlan {
         truman: Vec::new(),
         intermediate: None,
-        clone_flags: parent,
+        clone_flags: request.parent.flag(),
         child: ChildSteps {
-            joins: Vec::new(),
+            joins: Joins::default(),
             unshare: 0,
             new_cgroupns: false,
+            new_time: false,
+            hide_after_go: false,
         },
         user: match user {
             Some(_) => UserNamespace::Joined,
             None => UserNamespace::Inherited,
         },
     };
-    if request.caller.may_return() {
-        // The host's root joins the rest while still root of the host's user
-        // namespace (a container may share a namespace the host's root owns), and
-        // the container's user namespace last.
-        plan.truman = for_children;
-        plan.child.joins = others.into_iter().chain(user).collect();
-    } else if !for_children.is_empty() {
-        // Into the container's user namespace first: only there is the caller
-        // privileged over the container's other namespaces.
-        let steps = user.map(ForChildren::Join).into_iter().chain(for_children);
-        plan.intermediate = Some(Intermediate {
-            steps: steps.collect(),
-        });
-        plan.child.joins = others;
+    if caller.is_real_root() || for_children.is_empty() {
+        plan.truman = for_children.into_iter().map(ForChildren::Join).collect();
+        plan.child.joins = then_user(others, user, caller);
     } else {
-        plan.child.joins = user.into_iter().chain(others).collect();
+        // All joins by the intermediate, in two passes around the user namespace;
+        // the process is born in all of them.
+        let first = others.into_iter().chain(for_children).collect();
+        plan.intermediate = Some(Intermediate {
+            joins: then_user(first, user, caller),
+            new_time: false,
+        });
     }
     plan
 }

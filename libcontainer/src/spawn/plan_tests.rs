@@ -49,6 +49,20 @@ fn map(container: u32, host: u32, size: u32) -> LinuxIdMapping {
         .unwrap()
 }
 
+fn joins(order: &[usize], retry_after_user: bool) -> Joins {
+    Joins {
+        order: order.to_vec(),
+        retry_after_user,
+    }
+}
+
+fn through(order: &[usize], retry_after_user: bool) -> Option<Intermediate> {
+    Some(Intermediate {
+        joins: joins(order, retry_after_user),
+        new_time: false,
+    })
+}
+
 fn init(namespaces: &[Wanted], caller: Caller) -> Result<SpawnPlan, Refused> {
     init_mapped(namespaces, caller, &[map(0, 100000, 65536)], false)
 }
@@ -101,7 +115,7 @@ fn the_default_namespaces_are_made_by_one_clone_from_truman() {
     );
     assert!(plan.truman.is_empty());
     assert_eq!(plan.intermediate, None);
-    assert!(plan.child.joins.is_empty());
+    assert_eq!(plan.child.joins, Joins::default());
     assert_eq!(plan.child.unshare, 0);
     assert!(!plan.child.new_cgroupns);
     assert_eq!(plan.user, UserNamespace::Inherited);
@@ -143,6 +157,21 @@ fn the_host_s_root_maps_a_new_user_namespace_itself() {
             deny_setgroups: false
         }
     );
+    assert!(!plan.child.hide_after_go);
+}
+
+#[test]
+fn namespaces_of_the_host_s_are_joined_before_a_new_user_namespace_is_made() {
+    // A CNI network namespace, owned by the host's user namespace: the init, once
+    // born in its own, could not join it.
+    let namespaces = [new(Ns::User), new(Ns::Pid), joined(Ns::Network)];
+    let plan = init(&namespaces, ROOT).unwrap();
+    assert_eq!(plan.intermediate, through(&[2], false));
+    assert_eq!(
+        plan.clone_flags,
+        CLONE_PARENT | CLONE_NEWUSER | CLONE_NEWPID
+    );
+    assert_eq!(plan.child.joins, Joins::default());
 }
 
 #[test]
@@ -155,7 +184,7 @@ fn a_pid_namespace_by_path_is_joined_by_the_host_s_root_before_the_clone() {
     assert_eq!(plan.truman, vec![ForChildren::Join(1)]);
     assert_eq!(plan.intermediate, None);
     assert_eq!(plan.clone_flags, CLONE_PARENT | CLONE_NEWNS);
-    assert_eq!(plan.child.joins, vec![2]);
+    assert_eq!(plan.child.joins, joins(&[2], false));
 }
 
 #[test]
@@ -163,10 +192,11 @@ fn a_new_time_namespace_is_made_by_truman_for_its_next_child() {
     let plan = init(&[new(Ns::Time), new(Ns::Pid)], ROOT).unwrap();
     assert_eq!(plan.truman, vec![ForChildren::NewTime]);
     assert_eq!(plan.clone_flags & CLONE_NEWTIME, 0);
+    assert!(!plan.child.new_time);
 }
 
 #[test]
-fn a_joined_user_namespace_without_a_new_pid_namespace_is_joined_by_the_init() {
+fn a_joined_user_namespace_without_a_new_pid_namespace_is_joined_by_the_init_last() {
     let namespaces = [
         joined(Ns::User),
         new(Ns::Mount),
@@ -176,7 +206,8 @@ fn a_joined_user_namespace_without_a_new_pid_namespace_is_joined_by_the_init() {
     let plan = init(&namespaces, ROOT).unwrap();
     assert_eq!(plan.intermediate, None);
     assert_eq!(plan.clone_flags, CLONE_PARENT);
-    assert_eq!(plan.child.joins, vec![0, 2]);
+    // The network namespace while still the host's root (it may be the host's).
+    assert_eq!(plan.child.joins, joins(&[2, 0], false));
     assert_eq!(plan.child.unshare, CLONE_NEWNS | CLONE_NEWUTS);
     assert_eq!(plan.user, UserNamespace::Joined);
 }
@@ -190,16 +221,11 @@ fn a_new_pid_namespace_in_a_joined_user_namespace_is_made_through_an_intermediat
         joined(Ns::Network),
     ];
     let plan = init(&namespaces, ROOT).unwrap();
-    assert_eq!(
-        plan.intermediate,
-        Some(Intermediate {
-            steps: vec![ForChildren::Join(0)]
-        })
-    );
+    assert_eq!(plan.intermediate, through(&[3, 0], false));
     assert!(plan.truman.is_empty());
     // Made by the intermediate's clone, inside the joined user namespace.
     assert_eq!(plan.clone_flags, CLONE_PARENT | CLONE_NEWPID | CLONE_NEWNS);
-    assert_eq!(plan.child.joins, vec![3]);
+    assert_eq!(plan.child.joins, Joins::default());
     assert_eq!(plan.child.unshare, 0);
     assert_eq!(plan.user, UserNamespace::Joined);
 }
@@ -218,6 +244,8 @@ fn a_user_maps_only_its_own_ids_itself_with_setgroups_denied() {
             deny_setgroups: true
         }
     );
+    // Its maps are written by a truman without privilege over its /proc files.
+    assert!(plan.child.hide_after_go);
 }
 
 #[test]
@@ -232,6 +260,7 @@ fn a_user_maps_subordinate_ranges_through_the_helpers() {
             deny_setgroups: false
         }
     );
+    assert!(plan.child.hide_after_go);
 }
 
 #[test]
@@ -244,18 +273,33 @@ fn additional_gids_with_setgroups_denied_are_refused_by_field() {
 }
 
 #[test]
+fn a_user_s_new_time_namespace_is_made_by_the_init_in_its_user_namespace() {
+    let namespaces = [new(Ns::User), new(Ns::Time), new(Ns::Pid)];
+    let plan = init_mapped(&namespaces, USER, &[map(0, 1000, 1)], false).unwrap();
+    assert!(plan.truman.is_empty());
+    assert_eq!(plan.intermediate, None);
+    assert!(plan.child.new_time);
+}
+
+#[test]
 fn rootless_podman_s_runtime_joins_a_pod_s_pid_namespace_through_an_intermediate() {
     let namespaces = [joined(Ns::Pid), new(Ns::Mount), joined(Ns::Network)];
     let plan = init(&namespaces, PODMAN_ROOTLESS).unwrap();
     assert!(plan.truman.is_empty());
-    assert_eq!(
-        plan.intermediate,
-        Some(Intermediate {
-            steps: vec![ForChildren::Join(0)]
-        })
-    );
+    assert_eq!(plan.intermediate, through(&[0], false));
     assert_eq!(plan.clone_flags, CLONE_PARENT | CLONE_NEWNS);
-    assert_eq!(plan.child.joins, vec![2]);
+    assert_eq!(plan.child.joins, joins(&[2], false));
+}
+
+#[test]
+fn rootless_podman_s_runtime_joins_a_pod_s_user_namespace_in_two_passes() {
+    // The pod's network namespace may be podman's (joined before the user
+    // namespace) or the pod's own (joinable only after).
+    let namespaces = [joined(Ns::User), joined(Ns::Network), new(Ns::Mount)];
+    let plan = init(&namespaces, PODMAN_ROOTLESS).unwrap();
+    assert_eq!(plan.intermediate, None);
+    assert_eq!(plan.child.joins, joins(&[1, 0], true));
+    assert_eq!(plan.child.unshare, CLONE_NEWNS);
 }
 
 #[test]
@@ -269,6 +313,7 @@ fn rootless_podman_s_runtime_maps_a_user_namespace_itself() {
             deny_setgroups: false
         }
     );
+    assert!(!plan.child.hide_after_go);
 }
 
 fn tenant(namespaces: &[Ns], caller: Caller, parent: Parent) -> SpawnPlan {
@@ -289,7 +334,7 @@ fn the_host_s_root_execs_with_the_user_namespace_joined_last() {
     assert_eq!(plan.truman, vec![ForChildren::Join(3)]);
     assert_eq!(plan.intermediate, None);
     assert_eq!(plan.clone_flags, 0);
-    assert_eq!(plan.child.joins, vec![1, 2, 0]);
+    assert_eq!(plan.child.joins, joins(&[1, 2, 0], false));
     assert_eq!(plan.user, UserNamespace::Joined);
 }
 
@@ -301,41 +346,27 @@ fn a_detached_exec_is_its_caller_s_child() {
 }
 
 #[test]
-fn a_user_execs_through_an_intermediate_in_the_container_s_user_namespace() {
+fn a_user_execs_through_an_intermediate_that_joins_everything() {
     let plan = tenant(
         &[Ns::User, Ns::Mount, Ns::Pid, Ns::Time],
         USER,
         Parent::Truman,
     );
     assert!(plan.truman.is_empty());
-    assert_eq!(
-        plan.intermediate,
-        Some(Intermediate {
-            steps: vec![
-                ForChildren::Join(0),
-                ForChildren::Join(2),
-                ForChildren::Join(3)
-            ]
-        })
-    );
-    assert_eq!(plan.child.joins, vec![1]);
+    assert_eq!(plan.intermediate, through(&[1, 2, 3, 0], true));
+    assert_eq!(plan.child.joins, Joins::default());
 }
 
 #[test]
 fn a_user_execs_into_a_container_sharing_its_pid_namespace_without_an_intermediate() {
     let plan = tenant(&[Ns::Mount, Ns::User], USER, Parent::Truman);
     assert_eq!(plan.intermediate, None);
-    assert_eq!(plan.child.joins, vec![1, 0]);
+    assert_eq!(plan.child.joins, joins(&[0, 1], true));
 }
 
 #[test]
 fn rootless_podman_s_runtime_execs_into_a_pid_namespace_through_an_intermediate() {
     let plan = tenant(&[Ns::Mount, Ns::Pid], PODMAN_ROOTLESS, Parent::Caller);
-    assert_eq!(
-        plan.intermediate,
-        Some(Intermediate {
-            steps: vec![ForChildren::Join(1)]
-        })
-    );
-    assert_eq!(plan.child.joins, vec![0]);
+    assert_eq!(plan.intermediate, through(&[0, 1], false));
+    assert_eq!(plan.child.joins, Joins::default());
 }

@@ -8,7 +8,7 @@ use std::process::Command;
 
 use nix::sys::wait::{waitpid, WaitStatus};
 
-use super::plan::{ChildSteps, Intermediate, SpawnPlan, UserNamespace};
+use super::plan::{ChildSteps, Intermediate, Joins, SpawnPlan, UserNamespace};
 use super::*;
 
 const ALONE: &str = "TRUMAN_SPAWN_TEST_ALONE";
@@ -40,9 +40,11 @@ fn plan(intermediate: Option<Intermediate>) -> SpawnPlan {
         intermediate,
         clone_flags: 0,
         child: ChildSteps {
-            joins: Vec::new(),
+            joins: Joins::default(),
             unshare: 0,
             new_cgroupns: false,
+            new_time: false,
+            hide_after_go: false,
         },
         user: UserNamespace::Inherited,
     }
@@ -85,7 +87,10 @@ fn the_process_made_through_an_intermediate_is_the_same_parent_s_child() {
     if !alone("spawn::tests::the_process_made_through_an_intermediate_is_the_same_parent_s_child") {
         return;
     }
-    let through = Intermediate { steps: Vec::new() };
+    let through = Intermediate {
+        joins: Joins::default(),
+        new_time: false,
+    };
     let spawned = spawn(&plan(Some(through)), &[], "", ready_and_exit).unwrap();
     assert_eq!(parent_of(spawned.pid), nix::unistd::getpid().as_raw());
     spawned
@@ -111,7 +116,11 @@ fn a_step_that_fails_in_the_intermediate_is_reported_to_truman() {
     }
     // A step naming a namespace that was not opened fails in the intermediate.
     let through = Intermediate {
-        steps: vec![ForChildren::Join(3)],
+        joins: Joins {
+            order: vec![3],
+            retry_after_user: false,
+        },
+        new_time: false,
     };
     let error = spawn(&plan(Some(through)), &[], "", ready_and_exit)
         .err()

@@ -26,7 +26,6 @@ use crate::cgroups::sub::SubCgroups;
 use crate::cgroups::Cgroup;
 use crate::console::{receive_master, Relay};
 use crate::id::ContainerId;
-use crate::init::sync::ToInit;
 use crate::init::tenant::{self, TenantPlan};
 use crate::intelrdt::RdtGroup;
 use crate::process::channel::Channel;
@@ -37,7 +36,7 @@ use crate::security::seccomp::SeccompFilter;
 use crate::signal::SignalNumber;
 use crate::spawn::conversation::{self, Host, Until};
 use crate::spawn::plan::{self, Caller, Parent, TenantRequest};
-use crate::spawn::{self as spawner, Joinable};
+use crate::spawn::{self as spawner, Joinable, Joining};
 use crate::state::{StateRecord, StateStore, Status};
 use crate::{Error, Result};
 
@@ -159,18 +158,15 @@ pub fn exec(store: &StateStore, options: &ExecOptions) -> Result<i32> {
         caller: Caller::of_truman(),
     });
     let joinable: Vec<Option<Joinable>> = namespaces.into_iter().map(Some).collect();
-    let joins: Vec<&Joinable> = plan
-        .child
-        .joins
-        .iter()
-        .filter_map(|i| joinable[*i].as_ref())
-        .collect();
+    let joins = Joining::of(&plan.child.joins, &joinable)?;
+    let setgroups = crate::init::setgroups_allowed(&init.pid.to_string());
     let spawned = spawner::spawn(&plan, &joinable, "", |channel| {
         tenant::run(TenantPlan {
             process: &process,
             channel,
             joins,
             user: plan.user,
+            setgroups,
             chroot,
             console,
             preserve_fds: options.preserve_fds,
@@ -263,12 +259,6 @@ struct TenantHost<'a> {
 }
 
 impl Host for TenantHost<'_> {
-    fn run_hooks(&mut self) -> Result<ToInit> {
-        Err(Error::Init(
-            "sync: an exec'd process asked for the hooks".into(),
-        ))
-    }
-
     fn seccomp_fd(&mut self, fd: i32) -> Result<()> {
         let exec_process = ProcessIdentity::of(self.pid)
             .ok_or_else(|| Error::Init("the exec'd process died while it was set up".into()))?;
