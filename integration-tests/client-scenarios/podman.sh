@@ -1,8 +1,8 @@
 #!/usr/bin/env bash
 # podman.sh RUNTIME_BINARY
 # truman's own podman scenarios, beside the shared smoke ones (podman-smoke.sh): the
-# mount options podman asks of a runtime that truman once accepted and ignored, and
-# `--cgroups=disabled`.
+# mount options podman asks of a runtime that truman once accepted and ignored,
+# `--cgroups=disabled`, and a pod with a user namespace.
 # Rootful podman with `--runtime RUNTIME_BINARY`, the busybox test image, a private
 # containers.conf for the rlimits this host's root may set, as the smoke script does.
 # Prints "PASS name" / "FAIL name: reason" per scenario, then "N passed, N failed".
@@ -44,6 +44,8 @@ cleanup() {
     local ids
     ids=$(podman ps -aq --filter "label=$LABEL" 2>/dev/null)
     [ -n "$ids" ] && podman --runtime "$RT" rm -f -t 0 $ids >/dev/null 2>&1
+    ids=$(podman pod ps -q --filter "label=$LABEL" 2>/dev/null)
+    [ -n "$ids" ] && podman --runtime "$RT" pod rm -f $ids >/dev/null 2>&1
     findmnt -rn -o TARGET | grep -F "$WORK/" | sort -r | xargs -r -n1 umount -l 2>/dev/null
     rm -rf "$WORK"
 }
@@ -86,7 +88,20 @@ t_no_cgroups() {
     limited podman --runtime runtime-under-test rm -f -t 0 "$name" >/dev/null
 }
 
+# A pod with a user namespace (`pod create --uidmap`): its containers join the
+# infra container's user namespace by path and each has a pid namespace of its own
+# inside it.
+t_pod_user_namespace() {
+    local pod=truman-pod-userns-$$ out
+    pm pod create --name "$pod" --label "$LABEL" --network none \
+        --uidmap 0:200000:65536 --gidmap 0:200000:65536 >/dev/null || return 1
+    out=$(pm run --rm --pod "$pod" $IMAGE sh -c 'echo $$; cat /proc/self/uid_map')
+    pm pod rm -f "$pod" >/dev/null
+    expect "pid and uid map in the pod" "1 0 200000 65536" "$(echo $out)"
+}
+
 scenario tmpfs-copyup        t_tmpfs_copyup
 scenario read-only-volume    t_read_only_volume
 scenario no-cgroups          t_no_cgroups
+scenario pod-user-namespace  t_pod_user_namespace
 summary
