@@ -243,3 +243,28 @@ fn create_refuses_a_hostname_without_a_uts_namespace() {
 
     assert_create_fails(bundle, &id, &["hostname"]);
 }
+
+/// Without a mount namespace of its own, what would change the caller's mount tree
+/// and stay after the container is refused, naming the field.
+#[test]
+fn create_refuses_what_would_change_the_callers_mounts_without_a_mount_namespace() {
+    for (field, value) in [
+        ("/root/readonly", serde_json::json!(true)),
+        ("/linux/rootfsPropagation", serde_json::json!("private")),
+    ] {
+        let id = integration_tests::unique_id();
+        let bundle = Bundle::new(&id)
+            .without_namespace("mount")
+            .remove("/linux/maskedPaths")
+            .remove("/linux/readonlyPaths")
+            .set("/root/readonly", serde_json::json!(false))
+            .set(field, value)
+            .write();
+        let name = if field == "/root/readonly" {
+            "root.readonly"
+        } else {
+            "linux.rootfsPropagation"
+        };
+        assert_create_fails(bundle, &id, &[name, "needs its own mount namespace"]);
+    }
+}

@@ -84,9 +84,10 @@ fn mount_namespace_is_shared_when_not_configured() {
     let id = unique_id();
     let bundle = Bundle::new(&id)
         .without_namespace("mount")
-        // Masking paths needs a private mount namespace (runc refuses).
+        // Masking paths and a read-only root need a private mount namespace.
         .remove("/linux/maskedPaths")
         .remove("/linux/readonlyPaths")
+        .set("/root/readonly", serde_json::json!(false))
         .args(&["readlink", "/proc/self/ns/mnt"])
         .write();
 

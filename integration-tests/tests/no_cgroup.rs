@@ -48,14 +48,17 @@ fn without_a_cgroup_ps_kill_all_and_delete_force_find_every_process() {
     let runtime = Runtime::under_test();
     for private_pid_ns in [true, false] {
         let id = unique_id();
-        let mut bundle = Bundle::new(&id).args(&["sh", "-c", "sleep 1000 & exec sleep 1001"]);
+        let mut bundle =
+            Bundle::new(&id).args(&["sh", "-c", "sleep 1000 & echo forked; exec sleep 1001"]);
         if !private_pid_ns {
             bundle = bundle.without_namespace("pid");
         }
         let bundle = bundle.write();
-        runtime.create(&id, &bundle, &[DISABLED]).assert_success();
+        let (created, mut stdout) = runtime.create_piped(&id, &bundle, &[DISABLED]);
+        created.assert_success();
         runtime.start(&id).assert_success();
         let init = runtime.init_pid(&id);
+        assert_eq!(stdout.read_line().as_deref(), Some("forked"));
         let exec = runtime.exec_detached(&id, &[], &["sleep", "1002"]);
 
         // The init, the sleep it forked, and the exec'd process.
@@ -142,4 +145,48 @@ fn the_cgroup_manager_flags_that_disagree_are_refused() {
     let output = runtime.cmd(&["--systemd-cgroup", "--cgroup-manager=cgroupfs", "list"]);
     output.assert_failure();
     assert!(output.stderr.contains("disagree"), "{output}");
+}
+
+/// A container joining another's pid namespace by path does not own it: without a
+/// cgroup, its processes are its init's descendants and its exec'd ones, not the
+/// other container's.
+#[test]
+fn without_a_cgroup_a_joined_pid_namespace_s_other_processes_are_not_the_container_s() {
+    let runtime = Runtime::under_test();
+    let holder = unique_id();
+    let holder_bundle = Bundle::new(&holder).args(&["sleep", "1000"]).write();
+    runtime
+        .create(&holder, &holder_bundle, &[DISABLED])
+        .assert_success();
+    runtime.start(&holder).assert_success();
+    let holder_init = runtime.init_pid(&holder);
+    let id = unique_id();
+    let bundle = Bundle::new(&id)
+        .without_namespace("pid")
+        .set(
+            "/linux/namespaces/-",
+            json!({"type": "pid", "path": format!("/proc/{holder_init}/ns/pid")}),
+        )
+        .args(&["sh", "-c", "sleep 1001 & echo forked; exec sleep 1002"])
+        .write();
+    let (created, mut stdout) = runtime.create_piped(&id, &bundle, &[DISABLED]);
+    created.assert_success();
+    runtime.start(&id).assert_success();
+    let init = runtime.init_pid(&id);
+    assert_eq!(stdout.read_line().as_deref(), Some("forked"));
+
+    let pids = ps_json(&runtime, &id);
+
+    assert_eq!(pids.len(), 2, "{pids:?}");
+    assert!(
+        pids.contains(&init) && !pids.contains(&holder_init),
+        "{pids:?}"
+    );
+    runtime.delete(&id, true).assert_success();
+    assert_eq!(wait_exit(init), 137);
+    assert!(
+        integration_tests::is_alive(holder_init),
+        "delete --force killed the other container"
+    );
+    runtime.delete(&holder, true).assert_success();
 }

@@ -168,7 +168,12 @@ fn a_user_s_hooks_run_as_that_user_and_its_time_namespace_is_the_container_s() {
     let out = tempfile::tempdir().unwrap();
     integration_tests::rootless::chown(out.path(), user.uid, user.gid);
     let seen = out.path().join("hook-uid");
+    // Root of the container is a subordinate id, not the user's own: the process
+    // is not dumpable once it is, and must have written its offsets before.
+    let sub = json!([{"containerID": 0, "hostID": SUBORDINATE, "size": 65536}]);
     let bundle = Bundle::rootless(&id, &runtime)
+        .set("/linux/uidMappings", sub.clone())
+        .set("/linux/gidMappings", sub)
         .set("/linux/namespaces/-", json!({"type": "time"}))
         .set(
             "/linux/timeOffsets",
@@ -249,4 +254,28 @@ fn a_user_s_seccomp_filter_is_loaded() {
         "{output}"
     );
     assert!(output.stdout.ends_with("1\n"), "{output}");
+}
+
+#[test]
+fn a_user_s_container_that_names_a_cgroup_it_may_not_make_fails_naming_it() {
+    if !host_has_v1_controller("memory") {
+        return;
+    }
+    let runtime = Runtime::rootless().with_json_log();
+    let id = unique_id();
+    let cgroup = integration_tests::test_cgroups_path(&id);
+    let bundle = Bundle::rootless(&id, &runtime)
+        .set("/linux/cgroupsPath", json!(cgroup))
+        .args(&["true"])
+        .write();
+
+    let output = runtime.create(&id, &bundle, &[]);
+
+    // As runc: only a cgroup nobody named is done without.
+    integration_tests::assert_failed_cleanly(
+        &runtime,
+        &output,
+        &id,
+        &[&[cgroup.as_str()], &["permission denied"]],
+    );
 }

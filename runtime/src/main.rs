@@ -69,7 +69,11 @@ fn execute(cli: Cli) -> anyhow::Result<ExitCode> {
         libcontainer::process::sealed_exe::ensure_sealed()
             .context("run from a sealed copy of truman (CVE-2019-5736)")?;
     }
-    let store = StateStore::new(cli.root.clone().unwrap_or_else(default_root));
+    let root = match cli.root.clone() {
+        Some(root) => root,
+        None => default_root()?,
+    };
+    let store = StateStore::new(root);
     let cgroup_driver = cgroup_driver(&cli)?;
     let create_options = |args: CreateArgs| CreateOptions {
         id: args.id,
@@ -291,7 +295,9 @@ fn cgroup_driver(cli: &Cli) -> anyhow::Result<libcontainer::cgroups::Driver> {
 /// runc's rules: also for root inside a user namespace (rootless podman runs us there
 /// and passes no --root), unless `USER` says root. The directory is made 0700 and
 /// sticky, so that systemd's cleaning of the runtime dir leaves the state alone.
-fn default_root() -> PathBuf {
+fn default_root() -> anyhow::Result<PathBuf> {
+    use anyhow::Context;
+    use std::os::unix::fs::{DirBuilderExt, PermissionsExt};
     let euid_root = nix::unistd::geteuid().is_root();
     let honour_xdg = !euid_root
         || (!libcontainer::in_initial_user_namespace()
@@ -299,13 +305,16 @@ fn default_root() -> PathBuf {
     match std::env::var_os("XDG_RUNTIME_DIR") {
         Some(dir) if honour_xdg && !dir.is_empty() => {
             let root = PathBuf::from(dir).join("truman");
-            use std::os::unix::fs::{DirBuilderExt, PermissionsExt};
-            if std::fs::DirBuilder::new().mode(0o700).create(&root).is_ok() {
-                let _ = std::fs::set_permissions(&root, std::fs::Permissions::from_mode(0o1700));
-            }
-            root
+            std::fs::DirBuilder::new()
+                .recursive(true)
+                .mode(0o700)
+                .create(&root)
+                .with_context(|| format!("create {}", root.display()))?;
+            std::fs::set_permissions(&root, std::fs::Permissions::from_mode(0o1700))
+                .with_context(|| format!("chmod {}", root.display()))?;
+            Ok(root)
         }
-        _ => PathBuf::from("/run/truman"),
+        _ => Ok(PathBuf::from("/run/truman")),
     }
 }
 

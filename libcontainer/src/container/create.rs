@@ -122,8 +122,11 @@ pub(crate) fn create_with(
         .and_then(|l| l.cgroups_path().as_deref());
     let mut cgroup_path = cgroups::resolve(configured_cgroup, &id, driver, cgroups::is_unified())?;
     // As runc: rootless, a cgroup it may not write is done without, unless a limit
-    // is asked for (a v1 host never delegates one; v2 may).
+    // is asked for (a v1 host never delegates one; v2 may), or the config names the
+    // cgroup: then its error is the answer.
+    let named = configured_cgroup.is_some_and(|p| !p.as_os_str().is_empty());
     if driver == cgroups::Driver::Cgroupfs
+        && !named
         && !caller.is_real_root()
         && !cgroups::writable(&cgroup_path)
     {
@@ -184,7 +187,8 @@ fn new_record(
         init: None,
         private_pid_ns: namespaces
             .iter()
-            .any(|n| n.typ() == LinuxNamespaceType::Pid),
+            .any(|n| n.typ() == LinuxNamespaceType::Pid && n.path().is_none()),
+        exec_processes: Vec::new(),
         hooks,
         process: spec.process().clone(),
         device_rules: linux

@@ -1,7 +1,8 @@
 //! A container's processes: its cgroup's members; without a cgroup
-//! (`--cgroup-manager=disabled`), the processes in its init's pid namespace, or, where
-//! that is the host's, in its init's mount namespace (an exec'd process joins it),
-//! or else the init and its descendants.
+//! (`--cgroup-manager=disabled`, or rootless without one), the processes of the pid
+//! namespace made for it, or, where it has none of its own, the init, the processes
+//! `exec` started (recorded in the state), and their descendants. A namespace joined
+//! by path is not the container's: others live in it too.
 
 use std::fs;
 use std::os::unix::fs::MetadataExt;
@@ -9,6 +10,7 @@ use std::os::unix::fs::MetadataExt;
 use nix::unistd::Pid;
 
 use crate::cgroups::Cgroup;
+use crate::process::ProcessIdentity;
 use crate::state::StateRecord;
 use crate::{Error, Result};
 
@@ -17,21 +19,47 @@ pub(crate) fn of(record: &StateRecord) -> Result<Vec<Pid>> {
     if let Some(cgroup) = Cgroup::of(record)? {
         return Ok(cgroup.pids()?);
     }
-    let Some(init) = record.init.filter(|init| init.is_alive()) else {
-        return Ok(Vec::new());
-    };
+    let init = record.init.filter(ProcessIdentity::is_alive);
     let processes = all_processes()?;
-    for ns in ["pid", "mnt"] {
-        if let Some(theirs) = namespace(init.pid, ns).filter(|n| Some(*n) != namespace_of_self(ns))
-        {
-            return Ok(processes
-                .iter()
-                .filter(|p| namespace(p.pid, ns) == Some(theirs))
-                .map(|p| Pid::from_raw(p.pid))
-                .collect());
-        }
+    if record.private_pid_ns {
+        // Alive, the init holds its pid namespace, whose identity is then its own;
+        // once it is gone, every process in that namespace is too.
+        let Some(theirs) = init.and_then(|init| pid_namespace(init.pid)) else {
+            return Ok(Vec::new());
+        };
+        return Ok(processes
+            .iter()
+            .filter(|p| pid_namespace(p.pid) == Some(theirs))
+            .map(|p| Pid::from_raw(p.pid))
+            .collect());
     }
-    Ok(descendants(&processes, init.pid))
+    let roots: Vec<i32> = init
+        .into_iter()
+        .chain(
+            record
+                .exec_processes
+                .iter()
+                .copied()
+                .filter(ProcessIdentity::is_alive),
+        )
+        .map(|p| p.pid)
+        .collect();
+    Ok(descendants(&processes, &roots))
+}
+
+/// Remembers a process `exec` started in a container without a cgroup (and forgets
+/// those that have ended).
+pub(crate) fn add_exec_process(
+    store: &crate::state::StateStore,
+    id: &crate::id::ContainerId,
+    process: ProcessIdentity,
+) -> Result<()> {
+    let dir = store.open(id)?;
+    let mut record = dir.load()?;
+    record.exec_processes.retain(ProcessIdentity::is_alive);
+    record.exec_processes.push(process);
+    dir.save(&record)?;
+    Ok(())
 }
 
 /// The container's cgroup, for a command that cannot do without one.
@@ -64,28 +92,23 @@ fn all_processes() -> Result<Vec<Process>> {
         .collect())
 }
 
-/// The namespace `ns` of `pid`, as (device, inode); none once the process is gone.
-fn namespace(pid: i32, ns: &str) -> Option<(u64, u64)> {
-    let meta = fs::metadata(format!("/proc/{pid}/ns/{ns}")).ok()?;
+/// `pid`'s pid namespace, as (device, inode); none once the process is gone.
+fn pid_namespace(pid: i32) -> Option<(u64, u64)> {
+    let meta = fs::metadata(format!("/proc/{pid}/ns/pid")).ok()?;
     Some((meta.dev(), meta.ino()))
 }
 
-fn namespace_of_self(ns: &str) -> Option<(u64, u64)> {
-    let meta = fs::metadata(format!("/proc/self/ns/{ns}")).ok()?;
-    Some((meta.dev(), meta.ino()))
-}
-
-fn descendants(processes: &[Process], root: i32) -> Vec<Pid> {
-    let mut found = vec![root];
+fn descendants(processes: &[Process], roots: &[i32]) -> Vec<Pid> {
+    let mut found = roots.to_vec();
     let mut next = 0;
     while next < found.len() {
         let parent = found[next];
-        found.extend(
-            processes
-                .iter()
-                .filter(|p| p.parent == parent)
-                .map(|p| p.pid),
-        );
+        let children: Vec<i32> = processes
+            .iter()
+            .filter(|p| p.parent == parent && !found.contains(&p.pid))
+            .map(|p| p.pid)
+            .collect();
+        found.extend(children);
         next += 1;
     }
     found.into_iter().map(Pid::from_raw).collect()

@@ -124,12 +124,8 @@ fn setup<'a>(plan: &mut InitPlan<'a>) -> Result<Ready<'a>, InitError> {
     let linux = spec.linux().clone().unwrap_or_default();
 
     begin(plan.channel)?;
-    enter_namespaces(plan.user, &plan.joins, plan.steps.unshare)?;
-    if plan.steps.new_time {
-        enter_new_time_namespace(plan.time_offsets)?;
-    }
-    // Once its own /proc files (the offsets) are written, which the process may
-    // only while it owns them, dumpable.
+    let new_time = plan.steps.new_time.then_some(plan.time_offsets);
+    enter_namespaces(plan.user, &plan.joins, plan.steps.unshare, new_time)?;
     if plan.steps.hide_after_go {
         hide_from_the_container();
     }
@@ -229,12 +225,14 @@ fn setup<'a>(plan: &mut InitPlan<'a>) -> Result<Ready<'a>, InitError> {
         )?;
     }
 
-    let entry = if plan.no_pivot {
-        rootfs::Entry::MoveAndChroot
-    } else if has_ns(LinuxNamespaceType::Mount) {
-        rootfs::Entry::PivotRoot
-    } else {
+    // Without a mount namespace of its own, only a chroot: moving or pivoting would
+    // change the caller's mount tree.
+    let entry = if !has_ns(LinuxNamespaceType::Mount) {
         rootfs::Entry::Chroot
+    } else if plan.no_pivot {
+        rootfs::Entry::MoveAndChroot
+    } else {
+        rootfs::Entry::PivotRoot
     };
     rootfs::enter(rootfs_path, entry, propagation)?;
     if process.terminal().unwrap_or(false) {
@@ -262,7 +260,9 @@ fn setup<'a>(plan: &mut InitPlan<'a>) -> Result<Ready<'a>, InitError> {
     {
         rootfs::make_readonly()?;
     }
-    rootfs::make_unbindable(propagation)?;
+    if has_ns(LinuxNamespaceType::Mount) {
+        rootfs::make_unbindable(propagation)?;
+    }
 
     let program =
         credentials_and_seccomp(process, &plan.task, plan.seccomp, plan.channel, setgroups)?;
@@ -478,7 +478,13 @@ pub(crate) fn enter_namespaces(
     user: UserNamespace,
     joins: &Joining<'_>,
     unshare: u64,
+    new_time: Option<&str>,
 ) -> Result<(), InitError> {
+    // Before the change of uid, after which the process is not dumpable and its
+    // /proc files (the offsets) belong to root, out of a rootless init's reach.
+    if let Some(offsets) = new_time {
+        enter_new_time_namespace(offsets)?;
+    }
     if matches!(user, UserNamespace::Created { .. }) {
         become_root_of_userns()?;
     }

@@ -60,15 +60,18 @@ pub fn prepare(
         // rootfs shared with the caller's namespace: every mount below would leak there,
         // and pivot_root refuses a shared parent. Make that one mount private first.
         make_parent_mount_private(rootfs)?;
+        // A mount point of its own, for pivot_root. Not without a mount namespace
+        // (a chroot needs none): the bind would stay in the caller's after the
+        // container is gone.
+        mount(
+            Some(rootfs),
+            rootfs,
+            None::<&str>,
+            MsFlags::MS_BIND | MsFlags::MS_REC,
+            None::<&str>,
+        )
+        .step(format!("bind mount rootfs {}", rootfs.display()))?;
     }
-    mount(
-        Some(rootfs),
-        rootfs,
-        None::<&str>,
-        MsFlags::MS_BIND | MsFlags::MS_REC,
-        None::<&str>,
-    )
-    .step(format!("bind mount rootfs {}", rootfs.display()))?;
     Ok(())
 }
 

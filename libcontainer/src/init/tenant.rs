@@ -79,7 +79,7 @@ pub(crate) fn run(plan: TenantPlan<'_>) -> ! {
 
 fn setup(plan: &TenantPlan<'_>) -> Result<exec::Program, InitError> {
     begin(plan.channel)?;
-    enter_namespaces(plan.user, &plan.joins, 0)?;
+    enter_namespaces(plan.user, &plan.joins, 0, None)?;
     if let Some(root) = &plan.chroot {
         nix::unistd::fchdir(root.as_raw_fd()).step("enter the container's root")?;
         nix::unistd::chroot(".").step("chroot to the container's root")?;

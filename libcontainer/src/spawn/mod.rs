@@ -189,7 +189,18 @@ pub(crate) fn spawn(
                 Forked::Parent(mid) => {
                     for_children.restore()?;
                     drop(born_there);
-                    born_through(mid, &born_here)?
+                    match born_through(mid, &born_here) {
+                        Ok(born) => born,
+                        Err(e) => {
+                            // The intermediate may have died after it cloned the
+                            // container's process, a child of truman's it never
+                            // named: once the channel closes, that process ends.
+                            drop(parent_end);
+                            drop(child_end);
+                            reap_unnamed_children();
+                            return Err(e);
+                        }
+                    }
                 }
             }
         }
@@ -300,6 +311,17 @@ fn born_through(mid: Pid, channel: &Channel) -> Result<(Pid, PidFd)> {
         .and_then(|identity| PidFd::open(&identity))
         .ok_or_else(|| Error::Init("the container's process exited during setup".into()))?;
     Ok((pid, pidfd))
+}
+
+/// Reaps truman's children until there are none: at `create` or `exec`, truman has
+/// none but the processes it spawns, and each of these is ending.
+fn reap_unnamed_children() {
+    loop {
+        match nix::sys::wait::waitpid(None, Some(nix::sys::wait::WaitPidFlag::__WALL)) {
+            Ok(_) | Err(nix::errno::Errno::EINTR) => {}
+            Err(_) => return,
+        }
+    }
 }
 
 /// In the container's process: a panic is reported to truman as a failure and ends

@@ -53,6 +53,17 @@ pub(super) fn validate(spec: &Spec) -> Result<(), Invalid> {
             return Err(invalid("hostname", "needs its own uts namespace"));
         }
         if !seen.contains(&LinuxNamespaceType::Mount) {
+            // Made read-only, the root would be so in the caller's mount namespace,
+            // after the container too.
+            if spec.root().as_ref().and_then(|r| r.readonly()) == Some(true) {
+                return Err(invalid("root.readonly", "needs its own mount namespace"));
+            }
+            if linux.rootfs_propagation().is_some() {
+                return Err(invalid(
+                    "linux.rootfsPropagation",
+                    "needs its own mount namespace",
+                ));
+            }
             let masks = linux.masked_paths().as_ref().is_some_and(|p| !p.is_empty());
             let readonly = linux
                 .readonly_paths()

@@ -37,7 +37,12 @@ pub struct StateRecord {
     /// The container's init, once it exists.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub init: Option<ProcessIdentity>,
-    /// Whether the init has its own PID namespace: without one, stopping the container
+    /// The processes `exec` started in a container without a cgroup, which nothing
+    /// else finds once they are not the init's (their parent is exec's caller).
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub exec_processes: Vec<ProcessIdentity>,
+    /// Whether the init has a PID namespace made for it (joined by path is not its
+    /// own, as runc counts it): without one, stopping the container
     /// means signalling every process of its cgroup, not only the init.
     #[serde(default)]
     pub private_pid_ns: bool,

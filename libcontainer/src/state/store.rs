@@ -258,6 +258,7 @@ mod tests {
             creator: None,
             init: None,
             private_pid_ns: true,
+            exec_processes: Vec::new(),
             hooks: None,
         }
     }

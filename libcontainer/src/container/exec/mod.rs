@@ -188,6 +188,11 @@ pub fn exec(store: &StateStore, options: &ExecOptions) -> Result<i32> {
         pid,
     };
     let started = start(&placement, &process, &task, &channel, pid, &mut host).and_then(|()| {
+        // Without a cgroup, nothing else would find it: it is not the init's. (One
+        // that has ended already needs no finding.)
+        if let (None, Some(started)) = (&cgroup, ProcessIdentity::of(pid)) {
+            super::members::add_exec_process(store, &id, started)?;
+        }
         if let Some(path) = &options.pidfd_socket {
             send_pidfd(path, &pidfd)?;
         }
