@@ -21,19 +21,20 @@ pub struct TestUser {
     pub runtime_dir: PathBuf,
 }
 
-/// The test user, made on first use (useradd and usermod, under a lock: test
-/// binaries run side by side).
+/// The test user, made on first use (useradd, and its entries in /etc/subuid and
+/// /etc/subgid), under a lock: test binaries run side by side.
 pub fn test_user() -> &'static TestUser {
     static USER: OnceLock<TestUser> = OnceLock::new();
     USER.get_or_init(|| {
-        let lock = File::create("/run/lock/truman-test-user.lock").expect("create the user lock");
+        let path = std::env::temp_dir().join("truman-test-user.lock");
+        let lock = File::create(&path).expect("create the user lock");
         nix::fcntl::Flock::lock(lock, nix::fcntl::FlockArg::LockExclusive)
             .map(|held| {
                 let user = make_user();
                 drop(held);
                 user
             })
-            .unwrap_or_else(|(_, e)| panic!("lock /run/lock/truman-test-user.lock: {e}"))
+            .unwrap_or_else(|(_, e)| panic!("lock {}: {e}", path.display()))
     })
 }
 
@@ -71,18 +72,21 @@ fn make_user() -> TestUser {
             ],
         );
     }
-    let range = format!("{SUBORDINATE}-{}", SUBORDINATE + 65535);
-    let listed = |file: &str| {
-        std::fs::read_to_string(file)
-            .unwrap_or_default()
-            .lines()
-            .any(|l| l == format!("{TEST_USER}:{SUBORDINATE}:65536"))
-    };
-    if !listed("/etc/subuid") || !listed("/etc/subgid") {
-        run(
-            "usermod",
-            &["--add-subuids", &range, "--add-subgids", &range, TEST_USER],
-        );
+    // Written directly: a fresh machine may have neither file, and usermod refuses
+    // to add ranges to a file that does not exist.
+    let entry = format!("{TEST_USER}:{SUBORDINATE}:65536");
+    for file in ["/etc/subuid", "/etc/subgid"] {
+        let mut text = std::fs::read_to_string(file).unwrap_or_default();
+        if !text.lines().any(|l| l == entry) {
+            if !text.is_empty() && !text.ends_with('\n') {
+                text.push('\n');
+            }
+            text.push_str(&entry);
+            text.push('\n');
+            std::fs::write(file, text).unwrap_or_else(|e| panic!("write {file}: {e}"));
+            std::fs::set_permissions(file, std::fs::Permissions::from_mode(0o644))
+                .unwrap_or_else(|e| panic!("chmod {file}: {e}"));
+        }
     }
     let uid = id("-u").expect("the test user's uid");
     let gid = id("-g").expect("the test user's gid");
