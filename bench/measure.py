@@ -1,0 +1,235 @@
+"""The measurements of bench/run.sh: each operation, for each runtime, once per
+round, the runtimes in a new random order every round; medians, spreads and the
+paired ratios (per round, truman's time over crun's and runc's, then the median).
+Usage: measure.py WORK ROUNDS TRUMAN_BINARY (WORK holds bundle/)."""
+
+import ctypes
+import datetime
+import json
+import os
+import platform
+import random
+import re
+import statistics
+import subprocess
+import sys
+import time
+
+WORK, ROUNDS, TRUMAN = sys.argv[1], int(sys.argv[2]), sys.argv[3]
+BUNDLE = os.path.join(WORK, "bundle")
+ALL = {"truman": TRUMAN, "crun": "/usr/bin/crun", "runc": "/usr/sbin/runc"}
+# bench/run.sh leaves out a runtime that cannot run on this host (crun, when hugetlb
+# could not be moved off cgroup2), and says why.
+RUNTIMES = {n: p for n, p in ALL.items() if n in os.environ.get("BENCH_RUNTIMES", "truman crun runc").split()}
+PEERS = [n for n in ("crun", "runc") if n in RUNTIMES]
+QUIET = {"stdin": subprocess.DEVNULL, "stdout": subprocess.DEVNULL, "stderr": subprocess.DEVNULL}
+
+# A subreaper, as containerd's shim and conmon are: the inits left by `create` are
+# ours to wait for.
+ctypes.CDLL(None, use_errno=True).prctl(36, 1, 0, 0, 0)
+
+counter = 0
+
+
+def new_id():
+    global counter
+    counter += 1
+    return f"bench-{os.getpid()}-{counter}"
+
+
+def rt(name, *args, check=True):
+    cmd = [RUNTIMES[name], "--root", os.path.join(WORK, f"root-{name}"), *args]
+    done = subprocess.run(cmd, **QUIET)
+    if check and done.returncode != 0:
+        raise SystemExit(f"{name} {' '.join(args)}: exit {done.returncode}")
+
+
+def timed(fn):
+    start = time.perf_counter()
+    fn()
+    return (time.perf_counter() - start) * 1000
+
+
+def op_run(name):
+    return timed(lambda: rt(name, "run", "--bundle", BUNDLE, new_id()))
+
+
+def op_lifecycle(name):
+    cid = new_id()
+    pid_file = os.path.join(WORK, f"{cid}.pid")
+
+    def go():
+        rt(name, "create", "--bundle", BUNDLE, "--pid-file", pid_file, cid)
+        pid = int(open(pid_file).read())
+        rt(name, "start", cid)
+        os.waitpid(pid, 0)
+        rt(name, "delete", cid)
+
+    return timed(go)
+
+
+def sleeper(name):
+    """A running container whose init sleeps, for exec, state, list and delete."""
+    cid = new_id()
+    bundle = os.path.join(WORK, f"bundle-sleep")
+    if not os.path.exists(bundle):
+        os.makedirs(bundle)
+        os.symlink(os.path.join(BUNDLE, "rootfs"), os.path.join(bundle, "rootfs"))
+        config = json.load(open(os.path.join(BUNDLE, "config.json")))
+        config["process"]["args"] = ["/bin/sleep", "100000"]
+        config["root"]["path"] = os.path.join(BUNDLE, "rootfs")
+        json.dump(config, open(os.path.join(bundle, "config.json"), "w"))
+    rt(name, "run", "--detach", "--bundle", bundle, cid)
+    return cid
+
+
+def op_exec(name, cid):
+    return timed(lambda: rt(name, "exec", cid, "/bin/true"))
+
+
+def op_state(name, cid):
+    return timed(lambda: rt(name, "state", cid))
+
+
+def op_list(name):
+    return timed(lambda: rt(name, "list"))
+
+
+def op_delete_force(name):
+    cid = sleeper(name)
+    return timed(lambda: rt(name, "delete", "--force", cid))
+
+
+def peak_rss_kb(name):
+    # Through GNU time: a child forked from this Python counts its copy of
+    # Python's memory before the exec in its own peak.
+    out = os.path.join(WORK, f"rss-{name}")
+    cmd = ["/usr/bin/time", "-f", "%M", "-o", out, RUNTIMES[name], "--root",
+           os.path.join(WORK, f"root-{name}"), "run", "--bundle", BUNDLE, new_id()]
+    subprocess.run(cmd, **QUIET)
+    return int(open(out).read().split()[-1])
+
+
+def syscalls(name):
+    out = os.path.join(WORK, f"strace-{name}")
+    cmd = ["strace", "-f", "-c", "-o", out, RUNTIMES[name], "--root",
+           os.path.join(WORK, f"root-{name}"), "run", "--bundle", BUNDLE, new_id()]
+    subprocess.run(cmd, **QUIET)
+    # "% time seconds usecs/call calls errors total": the calls column.
+    total = [l.split() for l in open(out) if l.strip().endswith("total")]
+    return int(total[-1][3]) if total else None
+
+
+def floor():
+    rootfs = os.path.join(BUNDLE, "rootfs")
+    cmd = ["unshare", "-mpfiun", "--fork", "--mount-proc", "chroot", rootfs, "/bin/true"]
+    return timed(lambda: subprocess.run(cmd, **QUIET))
+
+
+def reap():
+    """The inits the runtimes left to us, once they have exited."""
+    while True:
+        try:
+            pid, _ = os.waitpid(-1, os.WNOHANG)
+        except ChildProcessError:
+            return
+        if pid == 0:
+            return
+
+
+def summary(samples):
+    s = sorted(samples)
+    q = statistics.quantiles(s, n=4) if len(s) > 1 else [s[0]] * 3
+    return {"median": statistics.median(s), "p25": q[0], "p75": q[2], "n": len(s)}
+
+
+def main():
+    names = list(RUNTIMES)
+    results = {}
+
+    def record(op, name, value):
+        results.setdefault(op, {}).setdefault(name, []).append(value)
+
+    running = {name: sleeper(name) for name in names}
+    # 100 containers present for `list` (and the store of each runtime).
+    for name in names:
+        for _ in range(99):
+            rt(name, "create", "--bundle", BUNDLE, new_id())
+    for _ in range(ROUNDS):
+        for op in ["run", "lifecycle", "exec", "state", "list", "delete --force"]:
+            order = names[:]
+            random.shuffle(order)
+            for name in order:
+                value = {
+                    "run": lambda: op_run(name),
+                    "lifecycle": lambda: op_lifecycle(name),
+                    "exec": lambda: op_exec(name, running[name]),
+                    "state": lambda: op_state(name, running[name]),
+                    "list": lambda: op_list(name),
+                    "delete --force": lambda: op_delete_force(name),
+                }[op]()
+                record(op, name, value)
+        record("kernel floor", "unshare+chroot", floor())
+        reap()
+    rss = {name: max(peak_rss_kb(name) for _ in range(3)) for name in names}
+    calls = {name: syscalls(name) for name in names}
+
+    table = {}
+    for op, per in results.items():
+        row = {name: summary(v) for name, v in per.items()}
+        if "truman" in per:
+            for peer in PEERS:
+                ratios = [t / p for t, p in zip(per["truman"], per[peer])]
+                row[f"truman/{peer}"] = statistics.median(ratios)
+        table[op] = row
+    machine = {
+        "date": datetime.datetime.now(datetime.timezone.utc).isoformat(timespec="seconds"),
+        "kernel": platform.release(),
+        "cpus": os.cpu_count(),
+        "cgroups": "unified" if not os.path.isdir("/sys/fs/cgroup/memory") else
+                   ("hybrid" if os.path.isdir("/sys/fs/cgroup/unified") else "v1"),
+        "rounds": ROUNDS,
+        "versions": {n: subprocess.run([p, "--version"], capture_output=True, text=True)
+                     .stdout.splitlines()[0] for n, p in RUNTIMES.items()},
+    }
+    report = {"machine": machine, "ops": table, "peak_rss_kb": rss, "syscalls_of_run": calls}
+
+    lines = [f"# truman, crun and runc on {machine['date']}", "",
+             f"Kernel {machine['kernel']}, {machine['cpus']} CPUs, cgroups {machine['cgroups']}, "
+             f"{ROUNDS} interleaved rounds. Medians in ms (p25-p75); ratios are medians of "
+             "per-round truman/peer ratios.", "",
+             "| op | " + " | ".join(names) + " | " + " | ".join(f"truman/{p}" for p in PEERS) + " |",
+             "|---" * (1 + len(names) + len(PEERS)) + "|"]
+    for op, row in table.items():
+        def cell(n):
+            if n not in row:
+                return ""
+            s = row[n]
+            return f"{s['median']:.2f} ({s['p25']:.2f}-{s['p75']:.2f})"
+        if "truman" in row:
+            lines.append(f"| {op} | " + " | ".join(cell(n) for n in names) + " | "
+                         + " | ".join(f"{row[f'truman/{p}']:.2f}x" for p in PEERS) + " |")
+        else:
+            lines.append(f"| {op} | {cell('unshare+chroot')} |" + " |" * (len(names) - 1 + len(PEERS)))
+
+    def counted(what, values):
+        if all(values.values()):
+            lines.append(f"| {what} | " + " | ".join(str(values[n]) for n in names) + " | "
+                         + " | ".join(f"{values['truman'] / values[p]:.2f}x" for p in PEERS) + " |")
+
+    counted("peak RSS of run (kB)", rss)
+    counted("syscalls of run", calls)
+    missing = [n for n in ALL if n not in RUNTIMES]
+    if missing:
+        lines += ["", "Not measured: " + ", ".join(missing) + " (" + os.environ.get("BENCH_MISSING_WHY", "") + ")"]
+    lines += ["", "Versions: " + "; ".join(f"{n}: {v}" for n, v in machine["versions"].items())]
+    text = "\n".join(lines) + "\n"
+    print(text)
+    out = os.path.join(os.path.dirname(os.path.abspath(__file__)), "results")
+    os.makedirs(out, exist_ok=True)
+    stamp = re.sub(r"[:+]", "", machine["date"])
+    open(os.path.join(out, f"{stamp}.md"), "w").write(text)
+    json.dump(report, open(os.path.join(out, f"{stamp}.json"), "w"), indent=1)
+
+
+main()

@@ -1,0 +1,86 @@
+#!/usr/bin/env bash
+# bench/run.sh [ROUNDS]: truman, crun and runc side by side on one busybox bundle,
+# interleaved round by round (a noisy, shared machine is compared only as paired
+# ratios measured in the same run). Run as root from anywhere; not a test, never
+# fails on a timing. Prints a table and writes bench/results/<date>.md and .json.
+#
+# Measured: `run` of /bin/true in the foreground; the lifecycle (create, start, wait
+# for the exit, delete); `exec` of /bin/true into a running container; `state`, and
+# `list` with 100 containers present; `delete --force` of a running container; peak
+# RSS of `run`; system calls of `run` (strace -f -c); and the kernel floor (unshare
+# and chroot, no runtime).
+#
+# crun refuses a hybrid cgroup host whose cgroup2 tree holds a controller: where it
+# does, hugetlb is moved to a v1 mount for the run and given back afterwards.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+ROUNDS=${1:-20}
+need=()
+for p in crun runc strace time python3 busybox-static; do
+    dpkg -s "$p" >/dev/null 2>&1 || need+=("$p")
+done
+if [ ${#need[@]} -gt 0 ]; then
+    apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq "${need[@]}" >/dev/null
+fi
+cargo build --release --quiet
+WORK=$(mktemp -d /tmp/truman-bench.XXXXXX)
+HUGETLB_MOVED=0
+give_back_hugetlb() {
+    # Unmounted, then mounted and unmounted once more empty: the kernel keeps the
+    # hierarchy alive until then, and only then may cgroup2 take hugetlb again.
+    if [ "$HUGETLB_MOVED" = 1 ]; then
+        umount /sys/fs/cgroup/hugetlb 2>/dev/null || true
+        mount -t cgroup -o hugetlb hugetlb /sys/fs/cgroup/hugetlb 2>/dev/null &&
+            umount /sys/fs/cgroup/hugetlb 2>/dev/null || true
+        rmdir /sys/fs/cgroup/hugetlb 2>/dev/null || true
+    fi
+}
+cleanup() {
+    for rt in truman crun runc; do
+        [ -d "$WORK/root-$rt" ] || continue
+        for id in $(ls "$WORK/root-$rt" 2>/dev/null); do
+            "$(command -v $rt || echo target/release/truman)" --root "$WORK/root-$rt" delete -f "$id" >/dev/null 2>&1 || true
+        done
+    done
+    give_back_hugetlb
+    rm -rf "$WORK"
+}
+trap cleanup EXIT
+
+# The bundle: busybox, runc's default config with /bin/true and no terminal.
+mkdir -p "$WORK/bundle/rootfs/bin"
+cp /bin/busybox "$WORK/bundle/rootfs/bin/"
+for a in sh true sleep cat; do ln -s busybox "$WORK/bundle/rootfs/bin/$a"; done
+mkdir -p "$WORK/bundle/rootfs/"{proc,sys,dev,tmp,etc}
+(cd "$WORK/bundle" && runc spec)
+python3 - "$WORK/bundle/config.json" <<'PY'
+import json, sys
+path = sys.argv[1]
+c = json.load(open(path))
+c["process"]["terminal"] = False
+c["process"]["args"] = ["/bin/true"]
+c["root"]["readonly"] = True
+json.dump(c, open(path, "w"), indent=1)
+PY
+
+# crun on a hybrid host with a controller on cgroup2.
+if [ -d /sys/fs/cgroup/unified ] && grep -qw hugetlb /sys/fs/cgroup/unified/cgroup.controllers 2>/dev/null &&
+    ! mountpoint -q /sys/fs/cgroup/hugetlb 2>/dev/null; then
+    # hugetlb off in every cgroup2 subtree_control, deepest first, then a v1 mount.
+    find /sys/fs/cgroup/unified -name cgroup.subtree_control | awk '{ print length, $0 }' | sort -rn |
+        cut -d' ' -f2- | while read -r f; do
+            grep -qw hugetlb "$f" && echo -hugetlb >"$f" 2>/dev/null || true
+        done
+    mkdir -p /sys/fs/cgroup/hugetlb
+    # Refused while a removed cgroup2 cgroup still holds hugetlb state
+    # (nr_dying_subsys_hugetlb in cgroup.stat): crun is then left out.
+    mount -t cgroup -o hugetlb hugetlb /sys/fs/cgroup/hugetlb 2>/dev/null && HUGETLB_MOVED=1 || true
+fi
+
+export BENCH_RUNTIMES="truman crun runc" BENCH_MISSING_WHY=""
+if ! crun --root "$WORK/root-probe" run --bundle "$WORK/bundle" probe >/dev/null 2>"$WORK/crun-probe"; then
+    BENCH_RUNTIMES="truman runc"
+    BENCH_MISSING_WHY="crun: $(head -c 200 "$WORK/crun-probe" | tr '\n' ' ')"
+    echo "crun cannot run here, measuring without it: $BENCH_MISSING_WHY" >&2
+fi
+python3 bench/measure.py "$WORK" "$ROUNDS" "$(pwd)/target/release/truman"
