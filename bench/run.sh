@@ -73,8 +73,13 @@ if [ -d /sys/fs/cgroup/unified ] && grep -qw hugetlb /sys/fs/cgroup/unified/cgro
         done
     mkdir -p /sys/fs/cgroup/hugetlb
     # Refused while a removed cgroup2 cgroup still holds hugetlb state
-    # (nr_dying_subsys_hugetlb in cgroup.stat): crun is then left out.
-    mount -t cgroup -o hugetlb hugetlb /sys/fs/cgroup/hugetlb 2>/dev/null && HUGETLB_MOVED=1 || true
+    # (nr_dying_subsys_hugetlb in cgroup.stat): crun is then left out, and the
+    # directory goes (an empty one there would pass for a v1 hierarchy).
+    if mount -t cgroup -o hugetlb hugetlb /sys/fs/cgroup/hugetlb 2>/dev/null; then
+        HUGETLB_MOVED=1
+    else
+        rmdir /sys/fs/cgroup/hugetlb 2>/dev/null || true
+    fi
 fi
 
 export BENCH_RUNTIMES="truman crun runc" BENCH_MISSING_WHY=""
