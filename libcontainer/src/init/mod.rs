@@ -505,15 +505,13 @@ pub(crate) fn enter_namespaces(
 /// A new time namespace, made and entered by the init itself (rootless, in the user
 /// namespace its clone made): its offsets are written before any process is in it.
 fn enter_new_time_namespace(offsets: &str) -> Result<(), InitError> {
-    let time = CloneFlags::from_bits_retain(crate::process::clone::flags::CLONE_NEWTIME as i32);
+    let time = crate::process::clone::flags::time_namespace();
     nix::sched::unshare(time).step("unshare time namespace")?;
-    if !offsets.is_empty() {
-        std::fs::write("/proc/self/timens_offsets", offsets).map_err(|source| InitError::Path {
-            step: "write",
-            path: "/proc/self/timens_offsets".into(),
-            source,
-        })?;
-    }
+    crate::spawn::write_time_offsets(offsets).map_err(|source| InitError::Path {
+        step: "write",
+        path: "/proc/self/timens_offsets".into(),
+        source,
+    })?;
     let ns = std::fs::File::open("/proc/self/ns/time_for_children").map_err(|source| {
         InitError::Path {
             step: "open",

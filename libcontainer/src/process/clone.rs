@@ -20,6 +20,11 @@ pub mod flags {
     pub const CLONE_NEWPID: u64 = libc::CLONE_NEWPID as u64;
     pub const CLONE_NEWNET: u64 = libc::CLONE_NEWNET as u64;
     pub const CLONE_NEWTIME: u64 = 0x80;
+
+    /// The time namespace as setns and unshare take it (nix has no name for it).
+    pub fn time_namespace() -> nix::sched::CloneFlags {
+        nix::sched::CloneFlags::from_bits_retain(CLONE_NEWTIME as i32)
+    }
 }
 
 #[repr(C)]

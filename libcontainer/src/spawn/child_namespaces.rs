@@ -8,11 +8,11 @@
 //! unprivileged truman may not setns back into a pid namespace it never left.
 
 use std::fs::File;
-use std::os::fd::AsFd;
 
 use nix::sched::{setns, unshare, CloneFlags};
 
-use crate::process::clone::flags;
+use super::Joinable;
+use crate::process::clone::flags::time_namespace;
 use crate::{Error, Result};
 
 /// The originals of the pid and time namespaces for children, once changed.
@@ -20,10 +20,6 @@ use crate::{Error, Result};
 pub(crate) struct ChildNamespaces {
     pid: Option<File>,
     time: Option<File>,
-}
-
-fn time_flag() -> CloneFlags {
-    CloneFlags::from_bits_retain(flags::CLONE_NEWTIME as i32)
 }
 
 impl ChildNamespaces {
@@ -47,16 +43,16 @@ impl ChildNamespaces {
     }
 
     /// Makes `ns` (a pid or time namespace) the one truman's next child is born in.
-    pub fn join(&mut self, ns: impl AsFd, typ: CloneFlags, what: &str) -> Result<()> {
-        self.save(typ)?;
-        setns(ns, typ).map_err(Error::errno(format!("join {what}")))
+    pub fn join(&mut self, ns: &Joinable) -> Result<()> {
+        self.save(ns.flag())?;
+        ns.join().map_err(Error::errno(format!("join {}", ns.what)))
     }
 
     /// A new time namespace for the next child (its offsets are written before a
     /// process enters it).
     pub fn unshare_time(&mut self) -> Result<()> {
-        self.save(time_flag())?;
-        unshare(time_flag()).map_err(Error::errno("unshare time namespace"))
+        self.save(time_namespace())?;
+        unshare(time_namespace()).map_err(Error::errno("unshare time namespace"))
     }
 
     /// Back to truman's own, for what changed.
@@ -77,7 +73,8 @@ impl ChildNamespaces {
                 .map_err(Error::errno("return to truman's pid namespace"))?;
         }
         if let Some(time) = self.time.take() {
-            setns(&time, time_flag()).map_err(Error::errno("return to truman's time namespace"))?;
+            setns(&time, time_namespace())
+                .map_err(Error::errno("return to truman's time namespace"))?;
         }
         Ok(())
     }

@@ -13,7 +13,6 @@ pub(crate) mod plan;
 
 use std::convert::Infallible;
 use std::fs::File;
-use std::os::fd::AsFd;
 
 use nix::sched::{setns, unshare, CloneFlags};
 use nix::unistd::Pid;
@@ -42,9 +41,30 @@ pub(crate) struct Joinable {
 }
 
 impl Joinable {
-    fn join(&self) -> nix::Result<()> {
-        setns(&self.file, CloneFlags::from_bits_retain(self.typ as i32))
+    fn flag(&self) -> CloneFlags {
+        CloneFlags::from_bits_retain(self.typ as i32)
     }
+
+    fn join(&self) -> nix::Result<()> {
+        setns(&self.file, self.flag())
+    }
+}
+
+/// The namespace at `index` of a request, as truman opened it.
+fn opened(namespaces: &[Option<Joinable>], index: usize) -> Result<&Joinable> {
+    namespaces
+        .get(index)
+        .and_then(Option::as_ref)
+        .ok_or_else(|| Error::Init(format!("namespace {index} of the plan was not opened")))
+}
+
+/// Writes a new time namespace's offsets (as `/proc/self/timens_offsets` takes
+/// them), before any process is in it; nothing for none.
+pub(crate) fn write_time_offsets(offsets: &str) -> std::io::Result<()> {
+    if offsets.is_empty() {
+        return Ok(());
+    }
+    std::fs::write("/proc/self/timens_offsets", offsets)
 }
 
 /// A plan's [`Joins`], resolved to the namespaces truman opened.
@@ -64,14 +84,7 @@ impl<'a> Joining<'a> {
         let order = joins
             .order
             .iter()
-            .map(|index| {
-                namespaces
-                    .get(*index)
-                    .and_then(Option::as_ref)
-                    .ok_or_else(|| {
-                        Error::Init(format!("namespace {index} of the plan was not opened"))
-                    })
-            })
+            .map(|index| opened(namespaces, *index))
             .collect::<Result<_>>()?;
         Ok(Joining {
             order,
@@ -137,14 +150,7 @@ pub(crate) fn spawn(
     let mut for_children = ChildNamespaces::unchanged();
     for step in &plan.truman {
         match *step {
-            ForChildren::Join(index) => {
-                let ns = steps.joinable(index)?;
-                for_children.join(
-                    &ns.file,
-                    CloneFlags::from_bits_retain(ns.typ as i32),
-                    &ns.what,
-                )?;
-            }
+            ForChildren::Join(index) => for_children.join(opened(namespaces, index)?)?,
             ForChildren::NewTime => {
                 for_children.unshare_time()?;
                 steps.write_time_offsets()?;
@@ -221,19 +227,8 @@ struct Steps<'a> {
 }
 
 impl Steps<'_> {
-    fn joinable(&self, index: usize) -> Result<&Joinable> {
-        self.namespaces
-            .get(index)
-            .and_then(Option::as_ref)
-            .ok_or_else(|| Error::Init(format!("namespace {index} of the plan was not opened")))
-    }
-
     fn write_time_offsets(&self) -> Result<()> {
-        if self.time_offsets.is_empty() {
-            return Ok(());
-        }
-        std::fs::write("/proc/self/timens_offsets", self.time_offsets)
-            .map_err(Error::sys("write /proc/self/timens_offsets"))
+        write_time_offsets(self.time_offsets).map_err(Error::sys("write /proc/self/timens_offsets"))
     }
 
     /// In the intermediate, which never goes back.
@@ -242,8 +237,7 @@ impl Steps<'_> {
             .enter()
             .map_err(|f| Error::errno(f.what)(f.errno))?;
         if intermediate.new_time {
-            unshare(CloneFlags::from_bits_retain(flags::CLONE_NEWTIME as i32))
-                .map_err(Error::errno("unshare time namespace"))?;
+            unshare(flags::time_namespace()).map_err(Error::errno("unshare time namespace"))?;
             self.write_time_offsets()?;
         }
         Ok(())
@@ -359,12 +353,6 @@ pub(crate) fn open_joinable(typ: LinuxNamespaceType, path: &std::path::Path) -> 
         file,
         what: format!("{typ} namespace {}", path.display()),
     })
-}
-
-impl AsFd for Joinable {
-    fn as_fd(&self) -> std::os::fd::BorrowedFd<'_> {
-        self.file.as_fd()
-    }
 }
 
 #[cfg(test)]
