@@ -298,12 +298,15 @@ fn cgroup_driver(cli: &Cli) -> anyhow::Result<libcontainer::cgroups::Driver> {
 fn default_root() -> anyhow::Result<PathBuf> {
     use anyhow::Context;
     use std::os::unix::fs::{DirBuilderExt, PermissionsExt};
-    let euid_root = nix::unistd::geteuid().is_root();
-    let honour_xdg = !euid_root
-        || (!libcontainer::in_initial_user_namespace()
-            && std::env::var_os("USER").is_none_or(|user| user != "root"));
+    // The user namespace is asked about last: only root with XDG_RUNTIME_DIR set
+    // needs the answer, and the host's root (containerd, docker) rarely has it set.
+    let honour_xdg = || {
+        !nix::unistd::geteuid().is_root()
+            || (std::env::var_os("USER").is_none_or(|user| user != "root")
+                && !libcontainer::in_initial_user_namespace())
+    };
     match std::env::var_os("XDG_RUNTIME_DIR") {
-        Some(dir) if honour_xdg && !dir.is_empty() => {
+        Some(dir) if !dir.is_empty() && honour_xdg() => {
             let root = PathBuf::from(dir).join("truman");
             std::fs::DirBuilder::new()
                 .recursive(true)

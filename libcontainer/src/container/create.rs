@@ -382,6 +382,8 @@ fn build(
             user: plan.user,
             joins,
             steps: &plan.child,
+            in_userns: plan.in_userns,
+            setgroups: plan.setgroups(),
             time_offsets: &offsets,
             cgroup_path,
             cgroup_hierarchies,

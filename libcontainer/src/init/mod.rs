@@ -64,6 +64,10 @@ pub(crate) struct InitPlan<'a> {
     pub joins: Joining<'a>,
     /// What the init makes itself, after the joins.
     pub steps: &'a ChildSteps,
+    /// It ends in a user namespace other than the host's.
+    pub in_userns: bool,
+    /// Whether it may call setgroups, where the plan knows.
+    pub setgroups: Option<bool>,
     /// `linux.timeOffsets`, as `/proc/self/timens_offsets` takes them.
     pub time_offsets: &'a str,
     /// The container's cgroup directory below each hierarchy's root.
@@ -129,8 +133,8 @@ fn setup<'a>(plan: &mut InitPlan<'a>) -> Result<Ready<'a>, InitError> {
     if plan.steps.hide_after_go {
         hide_from_the_container();
     }
-    // Read while /proc is still the host's, where "self" is this process.
-    let setgroups = setgroups_allowed("self");
+    // Else read while /proc is still the host's, where "self" is this process.
+    let setgroups = plan.setgroups.unwrap_or_else(|| setgroups_allowed("self"));
     let namespaces = linux.namespaces().clone().unwrap_or_default();
     let has_ns = |t| namespaces.iter().any(|n| n.typ() == t);
     let new_ns = |t| {
@@ -159,7 +163,7 @@ fn setup<'a>(plan: &mut InitPlan<'a>) -> Result<Ready<'a>, InitError> {
 
     // Where mknod is refused (bind-mount the devices instead): in any user namespace
     // but the host's, the caller's own included (rootless podman runs truman in one).
-    let in_userns = !crate::spawn::in_initial_user_namespace();
+    let in_userns = plan.in_userns;
     let rootfs_path = &plan.bundle.rootfs;
     let propagation = linux.rootfs_propagation().as_deref();
     {

@@ -166,6 +166,23 @@ pub(crate) struct SpawnPlan {
     pub clone_flags: u64,
     pub child: ChildSteps,
     pub user: UserNamespace,
+    /// The process ends in a user namespace other than the host's (its own, a
+    /// joined one, or truman's when it is not the host's): mknod is refused there,
+    /// and setgroups may be denied.
+    pub in_userns: bool,
+}
+
+impl SpawnPlan {
+    /// Whether the process may call setgroups, where the plan knows: in the host's
+    /// user namespace, yes; in one its clone made, unless truman denies it. In any
+    /// other, it is the kernel's to say (`/proc/<pid>/setgroups`).
+    pub fn setgroups(&self) -> Option<bool> {
+        match self.user {
+            UserNamespace::Created { deny_setgroups, .. } => Some(!deny_setgroups),
+            UserNamespace::Inherited if !self.in_userns => Some(true),
+            _ => None,
+        }
+    }
 }
 
 /// A combination the kernel would refuse, or that truman cannot make, named by field.
@@ -251,6 +268,7 @@ pub(crate) fn for_init(request: &InitRequest<'_>) -> Result<SpawnPlan, Refused> 
             hide_after_go: false,
         },
         user: UserNamespace::Inherited,
+        in_userns: false,
     };
     // The time namespace, by whoever may make it and, for truman, return.
     let mut intermediate_time = false;
@@ -322,6 +340,7 @@ pub(crate) fn for_init(request: &InitRequest<'_>) -> Result<SpawnPlan, Refused> 
     }
     plan.child.hide_after_go =
         matches!(plan.user, UserNamespace::Created { .. }) && !caller.capable;
+    plan.in_userns = plan.user != UserNamespace::Inherited || !caller.in_initial_userns;
     Ok(plan)
 }
 
@@ -392,6 +411,7 @@ pub(crate) fn for_tenant(request: &TenantRequest<'_>) -> SpawnPlan {
             Some(_) => UserNamespace::Joined,
             None => UserNamespace::Inherited,
         },
+        in_userns: user.is_some() || !caller.in_initial_userns,
     };
     if caller.is_real_root() || for_children.is_empty() {
         plan.truman = for_children.into_iter().map(ForChildren::Join).collect();

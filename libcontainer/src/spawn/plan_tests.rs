@@ -119,6 +119,8 @@ fn the_default_namespaces_are_made_by_one_clone_from_truman() {
     assert_eq!(plan.child.unshare, 0);
     assert!(!plan.child.new_cgroupns);
     assert_eq!(plan.user, UserNamespace::Inherited);
+    assert!(!plan.in_userns);
+    assert_eq!(plan.setgroups(), Some(true));
 }
 
 #[test]
@@ -210,6 +212,8 @@ fn a_joined_user_namespace_without_a_new_pid_namespace_is_joined_by_the_init_las
     assert_eq!(plan.child.joins, joins(&[2, 0], false));
     assert_eq!(plan.child.unshare, CLONE_NEWNS | CLONE_NEWUTS);
     assert_eq!(plan.user, UserNamespace::Joined);
+    // A joined user namespace may have setgroups denied: the kernel says.
+    assert_eq!(plan.setgroups(), None);
 }
 
 #[test]
@@ -246,6 +250,8 @@ fn a_user_maps_only_its_own_ids_itself_with_setgroups_denied() {
     );
     // Its maps are written by a truman without privilege over its /proc files.
     assert!(plan.child.hide_after_go);
+    assert!(plan.in_userns);
+    assert_eq!(plan.setgroups(), Some(false));
 }
 
 #[test]
@@ -289,6 +295,9 @@ fn rootless_podman_s_runtime_joins_a_pod_s_pid_namespace_through_an_intermediate
     assert_eq!(plan.intermediate, through(&[0], false));
     assert_eq!(plan.clone_flags, CLONE_PARENT | CLONE_NEWNS);
     assert_eq!(plan.child.joins, joins(&[2], false));
+    // In podman's user namespace, which is not the host's.
+    assert!(plan.in_userns);
+    assert_eq!(plan.setgroups(), None);
 }
 
 #[test]

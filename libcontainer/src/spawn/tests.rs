@@ -47,6 +47,7 @@ fn plan(intermediate: Option<Intermediate>) -> SpawnPlan {
             hide_after_go: false,
         },
         user: UserNamespace::Inherited,
+        in_userns: false,
     }
 }
 

@@ -159,7 +159,9 @@ pub fn exec(store: &StateStore, options: &ExecOptions) -> Result<i32> {
     });
     let joinable: Vec<Option<Joinable>> = namespaces.into_iter().map(Some).collect();
     let joins = Joining::of(&plan.child.joins, &joinable)?;
-    let setgroups = crate::init::setgroups_allowed(&init.pid.to_string());
+    let setgroups = plan
+        .setgroups()
+        .unwrap_or_else(|| crate::init::setgroups_allowed(&init.pid.to_string()));
     let spawned = spawner::spawn(&plan, &joinable, "", |channel| {
         tenant::run(TenantPlan {
             process: &process,
