@@ -18,10 +18,15 @@ import time
 WORK, ROUNDS, TRUMAN = sys.argv[1], int(sys.argv[2]), sys.argv[3]
 BUNDLE = os.path.join(WORK, "bundle")
 ALL = {"truman": TRUMAN, "crun": "/usr/bin/crun", "runc": "/usr/sbin/runc"}
+# BENCH_BASELINE names another truman binary (a build of the commit before a change),
+# measured beside the others as "before": a change's paired before/after ratio.
+if os.environ.get("BENCH_BASELINE"):
+    ALL["before"] = os.environ["BENCH_BASELINE"]
 # bench/run.sh leaves out a runtime that cannot run on this host (crun, when hugetlb
-# could not be moved off cgroup2), and says why.
-RUNTIMES = {n: p for n, p in ALL.items() if n in os.environ.get("BENCH_RUNTIMES", "truman crun runc").split()}
-PEERS = [n for n in ("crun", "runc") if n in RUNTIMES]
+# could not be moved off cgroup2), and says why; BENCH_RUNTIMES can narrow the set.
+WANTED = os.environ.get("BENCH_RUNTIMES", "truman crun runc").split() + ["before"]
+RUNTIMES = {n: p for n, p in ALL.items() if n in WANTED}
+PEERS = [n for n in ("crun", "runc", "before") if n in RUNTIMES]
 QUIET = {"stdin": subprocess.DEVNULL, "stdout": subprocess.DEVNULL, "stderr": subprocess.DEVNULL}
 
 # A subreaper, as containerd's shim and conmon are: the inits left by `create` are

@@ -36,10 +36,11 @@ give_back_hugetlb() {
     fi
 }
 cleanup() {
-    for rt in truman crun runc; do
+    local -A bin=([truman]=target/release/truman [crun]=crun [runc]=runc [before]="${BENCH_BASELINE:-}")
+    for rt in "${!bin[@]}"; do
         [ -d "$WORK/root-$rt" ] || continue
         for id in $(ls "$WORK/root-$rt" 2>/dev/null); do
-            "$(command -v $rt || echo target/release/truman)" --root "$WORK/root-$rt" delete -f "$id" >/dev/null 2>&1 || true
+            "${bin[$rt]}" --root "$WORK/root-$rt" delete -f "$id" >/dev/null 2>&1 || true
         done
     done
     give_back_hugetlb
@@ -82,9 +83,10 @@ if [ -d /sys/fs/cgroup/unified ] && grep -qw hugetlb /sys/fs/cgroup/unified/cgro
     fi
 fi
 
-export BENCH_RUNTIMES="truman crun runc" BENCH_MISSING_WHY=""
-if ! crun --root "$WORK/root-probe" run --bundle "$WORK/bundle" probe >/dev/null 2>"$WORK/crun-probe"; then
-    BENCH_RUNTIMES="truman runc"
+export BENCH_RUNTIMES="${BENCH_RUNTIMES:-truman crun runc}" BENCH_MISSING_WHY=""
+if [[ " $BENCH_RUNTIMES " == *" crun "* ]] &&
+    ! crun --root "$WORK/root-probe" run --bundle "$WORK/bundle" probe >/dev/null 2>"$WORK/crun-probe"; then
+    BENCH_RUNTIMES=$(echo " $BENCH_RUNTIMES " | sed 's/ crun / /')
     BENCH_MISSING_WHY="crun: $(head -c 200 "$WORK/crun-probe" | tr '\n' ' ')"
     echo "crun cannot run here, measuring without it: $BENCH_MISSING_WHY" >&2
 fi

@@ -3,6 +3,7 @@
 //! checks from the host that it failed. The capability sets themselves (bounding set
 //! dropped, ambient only when asked) are checked in `process.rs`.
 
+use std::os::fd::AsRawFd;
 use std::os::unix::fs::PermissionsExt;
 use std::path::Path;
 
@@ -110,14 +111,28 @@ fn attack_proc_exe(caps: serde_json::Value) -> String {
         before,
         "the runtime's binary was changed"
     );
-    // What the init runs is a sealed copy, not the host's file.
-    let exe = std::fs::read_link(format!("/proc/{init}/exe")).unwrap();
-    assert!(
-        exe.to_string_lossy().starts_with("/memfd:"),
-        "the init runs {}",
-        exe.display()
-    );
+    assert_unwritable_image(init);
     attack.stdout
+}
+
+/// What the process runs is not the host's file: a read-only mount of it, or a
+/// sealed copy, either of which no one can write once every runtime process is gone.
+#[track_caller]
+fn assert_unwritable_image(pid: i32) {
+    let image = std::fs::File::open(format!("/proc/{pid}/exe")).unwrap();
+    let read_only = nix::sys::statvfs::fstatvfs(&image)
+        .unwrap()
+        .flags()
+        .contains(nix::sys::statvfs::FsFlags::ST_RDONLY);
+    let write_sealed = nix::fcntl::fcntl(image.as_raw_fd(), nix::fcntl::FcntlArg::F_GET_SEALS)
+        .is_ok_and(|seals| seals & libc::F_SEAL_WRITE != 0);
+    assert!(
+        read_only || write_sealed,
+        "process {pid} runs {} from a writable file",
+        std::fs::read_link(format!("/proc/{pid}/exe"))
+            .unwrap()
+            .display()
+    );
 }
 
 #[test]
@@ -127,13 +142,63 @@ fn the_runtime_binary_cannot_be_reached_from_inside_through_proc_exe() {
 }
 
 #[test]
-fn with_every_capability_only_a_sealed_copy_of_the_runtime_is_reachable() {
+fn with_every_capability_only_an_unwritable_image_of_the_runtime_is_reachable() {
     // CAP_SYS_PTRACE lets the container open /proc/1/exe: what it finds is the
-    // sealed copy, which no one can write.
+    // read-only image, which no one can write.
     let seen = attack_proc_exe(all_caps());
     assert!(!seen.contains("wrote"), "{seen}");
     assert!(!seen.contains("opened-rw"), "{seen}");
     assert!(seen.ends_with("done\n"), "{seen}");
+}
+
+/// CVE-2019-5736 as it was exploited: a container process holds the runtime's
+/// binary open (read-only, which is all it can get while the runtime runs it) until
+/// no runtime process is left, then reopens it for writing through `/proc/PID/fd`.
+#[test]
+fn the_runtime_binary_held_open_from_inside_cannot_be_written_once_the_runtime_is_gone() {
+    let runtime = Runtime::under_test();
+    let id = unique_id();
+    let caps = all_caps();
+    let bundle = sleeper(&id)
+        .set("/process/capabilities/bounding", caps.clone())
+        .set("/process/capabilities/effective", caps.clone())
+        .set("/process/capabilities/permitted", caps)
+        .write();
+    let binary = std::fs::canonicalize(runtime.bin()).unwrap();
+    let before = file_digest(&binary);
+    runtime.create(&id, &bundle, &[]).assert_success();
+    // The init waits for `start` as a copy of truman: a holder opens its image and
+    // keeps it after the shell that opened it has exited.
+    let hold = runtime.cmd(&[
+        "exec",
+        &id,
+        "sh",
+        "-c",
+        "exec 3</proc/1/exe || exit 1; sleep 1000 </dev/null >/dev/null 2>&1 & echo $!",
+    ]);
+    hold.assert_success();
+    let holder = hold.stdout.trim().to_owned();
+    // Now the init execs `sleep`: nothing runs the runtime's image any more.
+    runtime.start(&id).assert_success();
+
+    // The writer runs detached, so that no truman process is left to keep the image
+    // busy: it retries while the kernel says the file is being executed, and stops at
+    // the first other answer.
+    let attack = format!(
+        "while :; do err=$(echo owned 2>&1 >>/proc/{holder}/fd/3) && {{ echo wrote; break; }}; \
+         case $err in *busy*) sleep 0.05 ;; *) echo \"refused: $err\"; break ;; esac; \
+         done >/dev/shm/attack"
+    );
+    let writer = runtime.exec_detached(&id, &[], &["sh", "-c", &attack]);
+    nix::sys::wait::waitpid(nix::unistd::Pid::from_raw(writer), None).unwrap();
+
+    let seen = runtime.cmd(&["exec", &id, "cat", "/dev/shm/attack"]);
+    assert!(seen.stdout.starts_with("refused:"), "{seen}");
+    assert_eq!(
+        file_digest(&binary),
+        before,
+        "the runtime's binary was changed"
+    );
 }
 
 /// CVE-2024-21626: `process.cwd` names a descriptor the runtime leaked into the

@@ -165,7 +165,11 @@ impl ContainerDir {
         load_record(&self.path)
     }
 
-    /// Replaces the record atomically: temporary file, fsync, rename.
+    /// Replaces the record atomically: temporary file, then rename. No fsync: the
+    /// rename alone makes a reader see the old record or the new one whole, and what
+    /// a record describes (processes, mounts, cgroups) does not outlive a power loss
+    /// either; the store lives on tmpfs (`/run`, `$XDG_RUNTIME_DIR`) wherever
+    /// clients put it. runc and crun do not fsync it either.
     pub fn save(&self, record: &StateRecord) -> Result<(), StoreError> {
         let path = self.path.join(STATE_FILE);
         let tmp = self.path.join(".state.json.tmp");
@@ -182,7 +186,6 @@ impl ContainerDir {
             .open(&tmp)
             .map_err(io_err("create", &tmp))?;
         file.write_all(&bytes).map_err(io_err("write", &tmp))?;
-        file.sync_all().map_err(io_err("fsync", &tmp))?;
         fs::rename(&tmp, &path).map_err(io_err("rename", &path))
     }
 
