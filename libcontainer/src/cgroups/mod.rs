@@ -4,6 +4,7 @@
 
 mod cpuset_stats;
 mod devices;
+mod entrance;
 pub mod freezer;
 pub mod hierarchy;
 pub mod oom;
@@ -21,6 +22,7 @@ use libcgroups::common::{
 };
 use nix::unistd::Pid;
 
+pub use entrance::Entrance;
 pub use path::{resolve, Driver};
 pub use resources::check_file_names;
 
@@ -81,7 +83,12 @@ pub struct Cgroup {
     path: PathBuf,
     /// The cgroup's directory below each hierarchy's root.
     dir: PathBuf,
-    manager: AnyCgroupManager,
+    driver: Driver,
+    /// libcgroups' manager, made when first needed (resources, statistics, freezing,
+    /// systemd's placement): on a v1 host it reads the mount table once per
+    /// controller, so `exec`, `delete`, `kill` and `ps` do without it.
+    manager: std::cell::OnceCell<AnyCgroupManager>,
+    container: String,
     /// The hierarchies of a v1 or hybrid host (none on a unified one), read once.
     hierarchies: Vec<hierarchy::Hierarchy>,
     /// Where the cgroup2 hierarchy is mounted on a unified host.
@@ -94,12 +101,6 @@ impl Cgroup {
         if driver == Driver::Systemd {
             systemd_usable(path, unified)?;
         }
-        let manager = create_cgroup_manager(CgroupConfig {
-            cgroup_path: path.to_owned(),
-            systemd_cgroup: driver == Driver::Systemd,
-            container_name: id.to_string(),
-        })
-        .map_err(|e| CgroupError::new(path, "open", e.to_string()))?;
         let hierarchies = if unified {
             Vec::new()
         } else {
@@ -108,7 +109,9 @@ impl Cgroup {
         Ok(Self {
             path: path.to_owned(),
             dir: path::fs_path(path, driver),
-            manager,
+            driver,
+            manager: std::cell::OnceCell::new(),
+            container: id.to_string(),
             hierarchies,
             unified_root: PathBuf::from(libcgroups::common::DEFAULT_CGROUP_ROOT),
         })
@@ -123,7 +126,9 @@ impl Cgroup {
         Ok(Self {
             path: path.to_owned(),
             dir: path.to_owned(),
-            manager: manager.any(),
+            driver: Driver::Cgroupfs,
+            manager: std::cell::OnceCell::from(manager.any()),
+            container: String::new(),
             hierarchies: Vec::new(),
             unified_root: root.to_owned(),
         })
@@ -174,6 +179,31 @@ impl Cgroup {
             .find(|h| h.kind == hierarchy::Kind::Unified)
     }
 
+    /// libcgroups' manager of the cgroup, made on first use.
+    fn manager(&self) -> Result<&AnyCgroupManager, CgroupError> {
+        if let Some(manager) = self.manager.get() {
+            return Ok(manager);
+        }
+        let _span = tracing::debug_span!("cgroup manager").entered();
+        let manager = create_cgroup_manager(CgroupConfig {
+            cgroup_path: self.path.clone(),
+            systemd_cgroup: self.driver == Driver::Systemd,
+            container_name: self.container.clone(),
+        })
+        .map_err(|e| CgroupError::new(&self.path, "open", e.to_string()))?;
+        Ok(self.manager.get_or_init(|| manager))
+    }
+
+    /// The cgroup opened for the container's next process to enter by itself (see
+    /// [`Entrance`]), its directories made first when `make`; none with systemd,
+    /// which places a scope's first process itself.
+    pub fn entrance(&self, make: bool) -> Result<Option<Entrance>, CgroupError> {
+        if self.driver == Driver::Systemd {
+            return Ok(None);
+        }
+        Entrance::open(&self.hierarchies, &self.dirs(), make).map(Some)
+    }
+
     fn manager_error(
         &self,
         op: &'static str,
@@ -192,7 +222,7 @@ impl Cgroup {
                     .map_err(|e| CgroupError::new(parent, "create", e.to_string()))?;
             }
         }
-        self.manager
+        self.manager()?
             .add_task(pid)
             .map_err(self.manager_error("add process"))?;
         for dir in self.extra_dirs() {
@@ -224,19 +254,18 @@ impl Cgroup {
     /// below it (by `exec --cgroup` users, or by the container itself): libcgroups
     /// removes only the container's own directory.
     pub fn remove(&self) -> Result<(), CgroupError> {
-        for dir in self.dirs() {
-            remove_descendants(&dir)?;
-        }
-        self.manager
-            .remove()
-            .map_err(self.manager_error("remove"))?;
-        for dir in self.extra_dirs() {
-            match std::fs::remove_dir(&dir) {
-                Err(e) if e.kind() != std::io::ErrorKind::NotFound => {
-                    return Err(CgroupError::new(&dir, "remove", e.to_string()))
-                }
-                _ => {}
+        if self.driver == Driver::Systemd {
+            for dir in self.dirs() {
+                remove_tree(&dir, false)?;
             }
+            // systemd removes the scope's directory once its unit is stopped.
+            return self
+                .manager()?
+                .remove()
+                .map_err(self.manager_error("remove"));
+        }
+        for dir in self.dirs() {
+            remove_tree(&dir, true)?;
         }
         Ok(())
     }
@@ -248,22 +277,42 @@ impl Cgroup {
         } else {
             FreezerState::Thawed
         };
-        self.manager
+        self.manager()?
             .freeze(state)
             .map_err(self.manager_error(if frozen { "freeze" } else { "thaw" }))
     }
 
+    /// The processes in the cgroup and the cgroups below it, as one hierarchy (the
+    /// first, every hierarchy holding them all) lists them.
     pub fn pids(&self) -> Result<Vec<Pid>, CgroupError> {
-        self.manager
-            .get_all_pids()
-            .map_err(self.manager_error("list processes"))
+        let Some(dir) = self.dirs().into_iter().next() else {
+            return Ok(Vec::new());
+        };
+        let mut cgroups = vec![dir];
+        collect_descendants(&cgroups[0].clone(), &mut cgroups);
+        let mut pids = Vec::new();
+        for cgroup in &cgroups {
+            let procs = cgroup.join("cgroup.procs");
+            let text = std::fs::read_to_string(&procs)
+                .map_err(|e| CgroupError::new(&procs, "list processes", e.to_string()))?;
+            pids.extend(
+                text.lines()
+                    .filter_map(|l| l.trim().parse().ok())
+                    .map(Pid::from_raw),
+            );
+        }
+        Ok(pids)
     }
 }
 
-/// Removes the cgroups below `dir`: kills every process in them first, so that none
-/// keeps running while another is waited for, then removes them deepest first.
-fn remove_descendants(dir: &Path) -> Result<(), CgroupError> {
+/// Removes the cgroups below `dir`, and `dir` itself when `with_dir`: kills every
+/// process in them first, so that none keeps running while another is waited for,
+/// then removes them deepest first. A cgroup already gone is no error.
+fn remove_tree(dir: &Path, with_dir: bool) -> Result<(), CgroupError> {
     let mut below = Vec::new();
+    if with_dir && dir.is_dir() {
+        below.push(dir.to_owned());
+    }
     collect_descendants(dir, &mut below);
     if below.is_empty() {
         return Ok(());
@@ -287,8 +336,12 @@ fn remove_descendants(dir: &Path) -> Result<(), CgroupError> {
     }
     // Deepest first: a cgroup goes only once its children have.
     for cgroup in below.iter().rev() {
-        std::fs::remove_dir(cgroup)
-            .map_err(|e| CgroupError::new(cgroup, "remove", e.to_string()))?;
+        match std::fs::remove_dir(cgroup) {
+            Err(e) if e.kind() != std::io::ErrorKind::NotFound => {
+                return Err(CgroupError::new(cgroup, "remove", e.to_string()))
+            }
+            _ => {}
+        }
     }
     Ok(())
 }

@@ -6,7 +6,7 @@
 
 use std::path::{Path, PathBuf};
 
-use libcgroups::common::{AnyCgroupManager, CgroupManager, ControllerOpt};
+use libcgroups::common::{CgroupManager, ControllerOpt};
 use oci_spec::runtime::{
     LinuxDeviceCgroup, LinuxHugepageLimit, LinuxMemory, LinuxRdma, LinuxResources,
 };
@@ -144,7 +144,7 @@ impl Cgroup {
             .as_ref()
             .and_then(|m| m.disable_oom_killer())
             .unwrap_or(false);
-        self.manager
+        self.manager()?
             .apply(&ControllerOpt {
                 resources: &for_libcgroups,
                 disable_oom_killer,
@@ -152,7 +152,7 @@ impl Cgroup {
                 freezer_state: None,
             })
             .map_err(self.manager_error("apply linux.resources"))?;
-        if matches!(self.manager, AnyCgroupManager::Systemd(_)) {
+        if self.driver == super::Driver::Systemd {
             // libcgroups' systemd manager sets no device policy: without this, the
             // scope would allow every device.
             libcgroups::v2::devices::Devices::apply_devices(&self.unified_dir(), &devices)

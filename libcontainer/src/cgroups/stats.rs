@@ -187,7 +187,7 @@ fn is_zero(n: &u64) -> bool {
 impl Cgroup {
     pub fn stats(&self) -> Result<Stats, CgroupError> {
         let raw = self
-            .manager
+            .manager()?
             .stats()
             .map_err(self.manager_error("read statistics"))?;
         let mut stats = convert(raw, self.hierarchies.is_empty());

@@ -368,7 +368,12 @@ fn build(
     let handed_over = options.listen_fds.count() + options.preserve_fds;
     let joins = Joining::of(&plan.child.joins, &namespaces)?;
     let offsets = time_offsets(&bundle.spec);
-    let spawned = spawner::spawn(&plan, &namespaces, &offsets, |channel| {
+    let entrance = match &cgroup {
+        Some(cgroup) => cgroup.entrance(true)?,
+        None => None,
+    };
+    let into = entrance.as_ref().and_then(cgroups::Entrance::clone_into);
+    let spawned = spawner::spawn(&plan, &namespaces, &offsets, into, |channel| {
         init::run(InitPlan {
             bundle,
             channel,
@@ -387,6 +392,7 @@ fn build(
             time_offsets: &offsets,
             cgroup_path,
             cgroup_hierarchies,
+            cgroup: entrance.as_ref(),
             seccomp,
             task,
             idmapped_mounts,
@@ -405,12 +411,16 @@ fn build(
         .ok_or_else(|| Error::Init("init process exited during setup".into()))?;
     record.init = Some(init);
     dir.save(record)?;
-    // Before Go: a new cgroup namespace, which the init unshares after Go, takes the
+    // The init enters its cgroup first thing after Go (on cgroup2 the clone put it
+    // there already), before it unshares a new cgroup namespace, which takes the
     // init's cgroup at that moment as its root.
     {
         let _span = tracing::debug_span!("cgroup").entered();
         if let Some(cgroup) = &cgroup {
-            cgroup.add(pid)?;
+            match &entrance {
+                Some(entrance) => entrance.finish(pid, spawned.in_cgroup)?,
+                None => cgroup.add(pid)?,
+            }
             // Before the init goes on: no process of the container runs unlimited.
             if let Some(resources) = bundle
                 .spec

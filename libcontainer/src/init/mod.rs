@@ -74,6 +74,8 @@ pub(crate) struct InitPlan<'a> {
     pub cgroup_path: PathBuf,
     /// The host's v1 and hybrid cgroup hierarchies, read once by truman.
     pub cgroup_hierarchies: Vec<crate::cgroups::hierarchy::Hierarchy>,
+    /// The container's cgroup, for the init to enter itself after `Go`.
+    pub cgroup: Option<&'a crate::cgroups::Entrance>,
     /// `linux.seccomp`, built by truman.
     pub seccomp: Option<&'a SeccompFilter>,
     /// Scheduling, I/O priority, CPU affinity, personality and memory policy.
@@ -127,7 +129,7 @@ fn setup<'a>(plan: &mut InitPlan<'a>) -> Result<Ready<'a>, InitError> {
         .ok_or_else(|| InitError::Other("process: required".into()))?;
     let linux = spec.linux().clone().unwrap_or_default();
 
-    begin(plan.channel)?;
+    begin(plan.channel, plan.cgroup)?;
     let new_time = plan.steps.new_time.then_some(plan.time_offsets);
     enter_namespaces(plan.user, &plan.joins, plan.steps.unshare, new_time)?;
     if plan.steps.hide_after_go {
@@ -383,10 +385,11 @@ fn hide_from_the_container() {
 }
 
 /// The first steps of every container process, the init's and an exec'd one's: it
-/// waits until truman has put it in its cgroup (and set its limits and id maps), and
-/// takes a session of its own, as runc gives every container process: no signal of
-/// the caller's terminal reaches it, and it may take a terminal of its own.
-fn begin(channel: &Channel) -> Result<(), InitError> {
+/// waits until truman has set up its cgroup (and set its limits and id maps), enters
+/// that cgroup before anything else, and takes a session of its own, as runc gives
+/// every container process: no signal of the caller's terminal reaches it, and it
+/// may take a terminal of its own.
+fn begin(channel: &Channel, cgroup: Option<&crate::cgroups::Entrance>) -> Result<(), InitError> {
     match channel.recv::<ToInit>().map_err(InitError::Sync)? {
         Some(ToInit::Go) => {}
         other => {
@@ -394,6 +397,11 @@ fn begin(channel: &Channel) -> Result<(), InitError> {
                 "sync: expected Go, got {other:?}"
             )))
         }
+    }
+    if let Some(cgroup) = cgroup {
+        cgroup
+            .enter_self()
+            .map_err(|e| InitError::Other(e.to_string()))?;
     }
     nix::unistd::setsid().step("setsid")?;
     Ok(())

@@ -46,6 +46,8 @@ pub(crate) struct TenantPlan<'a> {
     pub seccomp: Option<&'a SeccompFilter>,
     /// Scheduling, I/O priority, CPU affinity, personality and memory policy.
     pub task: TaskAttributes,
+    /// The container's cgroup, for the process to enter itself after `Go`.
+    pub cgroup: Option<&'a crate::cgroups::Entrance>,
 }
 
 /// The tenant's entry point: never returns. It reports `Ready` right before the exec
@@ -78,7 +80,7 @@ pub(crate) fn run(plan: TenantPlan<'_>) -> ! {
 }
 
 fn setup(plan: &TenantPlan<'_>) -> Result<exec::Program, InitError> {
-    begin(plan.channel)?;
+    begin(plan.channel, plan.cgroup)?;
     enter_namespaces(plan.user, &plan.joins, 0, None)?;
     if let Some(root) = &plan.chroot {
         nix::unistd::fchdir(root.as_raw_fd()).step("enter the container's root")?;

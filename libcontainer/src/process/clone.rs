@@ -3,7 +3,7 @@
 
 use std::io;
 
-use std::os::fd::{FromRawFd, OwnedFd};
+use std::os::fd::{AsRawFd, BorrowedFd, FromRawFd, OwnedFd};
 
 use nix::unistd::Pid;
 
@@ -55,25 +55,41 @@ pub enum Forked {
 /// The caller must be single-threaded: the child holds a copy of only the calling
 /// thread, so any lock another thread held would stay locked forever.
 pub fn clone3(clone_flags: u64) -> io::Result<Forked> {
-    clone3_into(clone_flags, None)
+    clone3_in(clone_flags, None).map(|(forked, _)| forked)
 }
 
-/// [`clone3`] that also returns, in the parent, a pidfd on the child, made by the
+/// [`clone3`] with the child born in the cgroup2 directory `cgroup`
+/// (`CLONE_INTO_CGROUP`) where the kernel allows it: the second value says whether
+/// it was. Where it does not (a cgroup with controllers for its children, clone3
+/// answered with ENOSYS), the child is cloned where truman is.
+pub fn clone3_in(clone_flags: u64, cgroup: Option<BorrowedFd<'_>>) -> io::Result<(Forked, bool)> {
+    clone3_into(clone_flags, None, cgroup)
+}
+
+/// [`clone3_in`] that also returns, in the parent, a pidfd on the child, made by the
 /// kernel with it: no window in which its pid could name another process.
-pub fn clone3_with_pidfd(clone_flags: u64) -> io::Result<(Forked, Option<PidFd>)> {
+pub fn clone3_with_pidfd(
+    clone_flags: u64,
+    cgroup: Option<BorrowedFd<'_>>,
+) -> io::Result<(Forked, Option<PidFd>, bool)> {
     let mut fd: libc::c_int = -1;
-    let forked = clone3_into(clone_flags | CLONE_PIDFD, Some(&mut fd))?;
+    let (forked, placed) = clone3_into(clone_flags | CLONE_PIDFD, Some(&mut fd), cgroup)?;
     let pidfd = match forked {
         // SAFETY: the kernel stored a new pidfd here for the parent; we own it.
         Forked::Parent(_) => Some(PidFd::from_owned(unsafe { OwnedFd::from_raw_fd(fd) })),
         Forked::Child => None,
     };
-    Ok((forked, pidfd))
+    Ok((forked, pidfd, placed))
 }
 
 const CLONE_PIDFD: u64 = libc::CLONE_PIDFD as u64;
+const CLONE_INTO_CGROUP: u64 = 0x2_0000_0000;
 
-fn clone3_into(clone_flags: u64, pidfd: Option<&mut libc::c_int>) -> io::Result<Forked> {
+fn clone3_into(
+    clone_flags: u64,
+    pidfd: Option<&mut libc::c_int>,
+    cgroup: Option<BorrowedFd<'_>>,
+) -> io::Result<(Forked, bool)> {
     // With CLONE_PARENT the kernel gives the child truman's own exit signal (SIGCHLD
     // for its caller) and refuses an explicit one.
     let exit_signal = if clone_flags & flags::CLONE_PARENT != 0 {
@@ -82,28 +98,47 @@ fn clone3_into(clone_flags: u64, pidfd: Option<&mut libc::c_int>) -> io::Result<
         libc::SIGCHLD as u64
     };
     let pidfd_ptr = pidfd.map_or(0, |fd| fd as *mut libc::c_int as u64);
+    if let Some(cgroup) = cgroup {
+        let mut args = CloneArgs {
+            flags: clone_flags | CLONE_INTO_CGROUP,
+            exit_signal,
+            pidfd: pidfd_ptr,
+            cgroup: cgroup.as_raw_fd() as u64,
+            ..Default::default()
+        };
+        let ret = raw_clone3(&mut args);
+        if ret != -1 {
+            return forked(ret).map(|f| (f, true));
+        }
+        // Refused (or clone3 missing): cloned as without a cgroup, whose caller then
+        // places the child the ordinary way.
+    }
     let mut args = CloneArgs {
         flags: clone_flags,
         exit_signal,
         pidfd: pidfd_ptr,
         ..Default::default()
     };
-    // SAFETY: clone3 without CLONE_VM and with a null stack duplicates the address
-    // space like fork, so the child continues on its own copy of this stack; the
-    // argument struct is valid for the duration of the call.
-    let ret = unsafe {
-        libc::syscall(
-            libc::SYS_clone3,
-            &mut args as *mut CloneArgs,
-            std::mem::size_of::<CloneArgs>(),
-        )
-    };
+    let ret = raw_clone3(&mut args);
     if ret == -1 && io::Error::last_os_error().raw_os_error() == Some(libc::ENOSYS) {
         // A seccomp profile of an outer container (docker's, podman's) answers clone3
         // with ENOSYS, so that callers fall back to clone: so does truman.
-        return clone_legacy(clone_flags, exit_signal, pidfd_ptr);
+        return clone_legacy(clone_flags, exit_signal, pidfd_ptr).map(|f| (f, false));
     }
-    forked(ret)
+    forked(ret).map(|f| (f, false))
+}
+
+fn raw_clone3(args: &mut CloneArgs) -> libc::c_long {
+    // SAFETY: clone3 without CLONE_VM and with a null stack duplicates the address
+    // space like fork, so the child continues on its own copy of this stack; the
+    // argument struct is valid for the duration of the call.
+    unsafe {
+        libc::syscall(
+            libc::SYS_clone3,
+            args as *mut CloneArgs,
+            std::mem::size_of::<CloneArgs>(),
+        )
+    }
 }
 
 /// clone(2), for where clone3 is refused. Its low byte is the exit signal, so a flag

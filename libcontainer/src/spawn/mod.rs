@@ -25,7 +25,7 @@ use plan::{ForChildren, Intermediate, Joins, SpawnPlan};
 
 use crate::init::sync::FromInit;
 use crate::process::channel::{channel_pair, Channel};
-use crate::process::clone::{clone3, clone3_with_pidfd, flags, Forked};
+use crate::process::clone::{clone3, clone3_in, clone3_with_pidfd, flags, Forked};
 use crate::process::pidfd::PidFd;
 use crate::process::ProcessIdentity;
 use crate::{Error, Result};
@@ -129,16 +129,21 @@ pub(crate) struct Spawned {
     pub pidfd: PidFd,
     /// truman's end of the channel to it.
     pub channel: Channel,
+    /// Whether it was born in the cgroup2 directory `spawn` was given.
+    pub in_cgroup: bool,
 }
 
 /// Clones the container's process as `plan` says. `namespaces` are the request's, by
 /// index (`None` where nothing is joined); `time_offsets` is written into a new time
-/// namespace; `child` is what the process runs, with its end of the channel (it
-/// never returns: it execs or exits).
+/// namespace; `cgroup` is a cgroup2 directory to clone the first process into
+/// (the container's process, or the intermediate it inherits it from); `child` is
+/// what the process runs, with its end of the channel (it never returns: it execs or
+/// exits).
 pub(crate) fn spawn(
     plan: &SpawnPlan,
     namespaces: &[Option<Joinable>],
     time_offsets: &str,
+    cgroup: Option<std::os::fd::BorrowedFd<'_>>,
     child: impl FnOnce(&Channel) -> Infallible,
 ) -> Result<Spawned> {
     let (parent_end, child_end) = channel_pair().map_err(Error::sys("socketpair"))?;
@@ -157,20 +162,20 @@ pub(crate) fn spawn(
             }
         }
     }
-    let (pid, pidfd) = match &plan.intermediate {
+    let (pid, pidfd, in_cgroup) = match &plan.intermediate {
         None => {
             let _span = tracing::debug_span!("clone").entered();
-            match clone3_with_pidfd(plan.clone_flags).map_err(Error::sys("clone"))? {
-                (Forked::Child, _) => {
+            match clone3_with_pidfd(plan.clone_flags, cgroup).map_err(Error::sys("clone"))? {
+                (Forked::Child, _, _) => {
                     for_children.keep_in_child();
                     drop(parent_end);
                     be_the_process(&child_end, child)
                 }
-                (Forked::Parent(pid), Some(pidfd)) => {
+                (Forked::Parent(pid), Some(pidfd), in_cgroup) => {
                     for_children.restore()?;
-                    (pid, pidfd)
+                    (pid, pidfd, in_cgroup)
                 }
-                (Forked::Parent(_), None) => {
+                (Forked::Parent(_), None, _) => {
                     unreachable!("clone3 with CLONE_PIDFD gives the parent a pidfd")
                 }
             }
@@ -180,8 +185,8 @@ pub(crate) fn spawn(
             // The intermediate's report has a channel of its own, which only it
             // holds: truman sees it close if the intermediate dies at any point.
             let (born_here, born_there) = channel_pair().map_err(Error::sys("socketpair"))?;
-            match clone3(0).map_err(Error::sys("clone an intermediate process"))? {
-                Forked::Child => {
+            match clone3_in(0, cgroup).map_err(Error::sys("clone an intermediate process"))? {
+                (Forked::Child, _) => {
                     for_children.keep_in_child();
                     drop(parent_end);
                     drop(born_here);
@@ -192,11 +197,11 @@ pub(crate) fn spawn(
                     };
                     intermediate_process(intermediate, &steps, born_there, process)
                 }
-                Forked::Parent(mid) => {
+                (Forked::Parent(mid), in_cgroup) => {
                     for_children.restore()?;
                     drop(born_there);
                     match born_through(mid, &born_here) {
-                        Ok(born) => born,
+                        Ok((pid, pidfd)) => (pid, pidfd, in_cgroup),
                         Err(e) => {
                             // The intermediate may have died after it cloned the
                             // container's process, a child of truman's it never
@@ -216,6 +221,7 @@ pub(crate) fn spawn(
         pid,
         pidfd,
         channel: parent_end,
+        in_cgroup,
     })
 }
 

@@ -70,7 +70,10 @@ fn a_panic_in_the_cloned_process_is_reported_to_truman_and_ends_it() {
     if !alone("spawn::tests::a_panic_in_the_cloned_process_is_reported_to_truman_and_ends_it") {
         return;
     }
-    let spawned = spawn(&plan(None), &[], "", |_| panic!("a bug of the init's")).unwrap();
+    let spawned = spawn(&plan(None), &[], "", None, |_| {
+        panic!("a bug of the init's")
+    })
+    .unwrap();
     match spawned.channel.recv::<FromInit>().unwrap() {
         Some(FromInit::Failed { error }) => {
             assert!(error.contains("a bug of the init's"), "{error}")
@@ -92,7 +95,7 @@ fn the_process_made_through_an_intermediate_is_the_same_parent_s_child() {
         joins: Joins::default(),
         new_time: false,
     };
-    let spawned = spawn(&plan(Some(through)), &[], "", ready_and_exit).unwrap();
+    let spawned = spawn(&plan(Some(through)), &[], "", None, ready_and_exit).unwrap();
     assert_eq!(parent_of(spawned.pid), nix::unistd::getpid().as_raw());
     spawned
         .channel
@@ -123,7 +126,7 @@ fn a_step_that_fails_in_the_intermediate_is_reported_to_truman() {
         },
         new_time: false,
     };
-    let error = spawn(&plan(Some(through)), &[], "", ready_and_exit)
+    let error = spawn(&plan(Some(through)), &[], "", None, ready_and_exit)
         .err()
         .expect("the intermediate fails");
     assert!(error.to_string().contains("namespace 3"), "{error}");

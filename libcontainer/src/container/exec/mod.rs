@@ -162,7 +162,16 @@ pub fn exec(store: &StateStore, options: &ExecOptions) -> Result<i32> {
     let setgroups = plan
         .setgroups()
         .unwrap_or_else(|| crate::init::setgroups_allowed(&init.pid.to_string()));
-    let spawned = spawner::spawn(&plan, &joinable, "", |channel| {
+    // Into `--cgroup` sub-cgroups truman moves the process itself.
+    let entrance = match &cgroup {
+        Some(cgroup) if subs.is_empty() => cgroup.entrance(false)?,
+        _ => None,
+    };
+    let into = entrance
+        .as_ref()
+        .filter(|_| !task.acts_before_cgroup())
+        .and_then(crate::cgroups::Entrance::clone_into);
+    let spawned = spawner::spawn(&plan, &joinable, "", into, |channel| {
         tenant::run(TenantPlan {
             process: &process,
             channel,
@@ -175,12 +184,15 @@ pub fn exec(store: &StateStore, options: &ExecOptions) -> Result<i32> {
             keyring: session_keyring(&id, record.no_new_keyring),
             seccomp: seccomp.as_ref(),
             task: task.clone(),
+            cgroup: entrance.as_ref(),
         })
     })?;
     let (pid, pidfd, channel) = (spawned.pid, spawned.pidfd, spawned.channel);
 
     let placement = Placement {
         cgroup: cgroup.as_ref(),
+        entrance: entrance.as_ref(),
+        in_cgroup: spawned.in_cgroup,
         intel_rdt: record.intel_rdt.as_ref(),
         subs: &subs,
     };
@@ -227,6 +239,10 @@ pub fn exec(store: &StateStore, options: &ExecOptions) -> Result<i32> {
 /// sub-cgroups of it), unless it has none, and resctrl group.
 struct Placement<'a> {
     cgroup: Option<&'a Cgroup>,
+    /// The cgroup as the process enters it itself, on v1 after `Go`.
+    entrance: Option<&'a crate::cgroups::Entrance>,
+    /// Whether the clone put it in the container's cgroup2 directory already.
+    in_cgroup: bool,
     intel_rdt: Option<&'a RdtGroup>,
     subs: &'a SubCgroups,
 }
@@ -247,7 +263,10 @@ fn start(
         source: e.into(),
     })?;
     match placement.cgroup {
-        Some(cgroup) if placement.subs.is_empty() => cgroup.add(pid)?,
+        Some(cgroup) if placement.subs.is_empty() => match placement.entrance {
+            Some(entrance) => entrance.finish(pid, placement.in_cgroup)?,
+            None => cgroup.add(pid)?,
+        },
         Some(cgroup) => cgroup.add_to_sub(pid, placement.subs)?,
         None => {}
     }

@@ -71,6 +71,12 @@ impl CpuAffinity {
         })
     }
 
+    /// Whether an initial affinity is asked: the process must then be cloned outside
+    /// its cgroup and join it after.
+    pub fn has_initial(&self) -> bool {
+        self.initial.is_some()
+    }
+
     /// truman, on the new process: before its cgroup join.
     pub fn apply_initial(&self, pid: Pid) -> Result<(), (String, Errno)> {
         match &self.initial {

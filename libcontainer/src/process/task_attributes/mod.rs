@@ -117,6 +117,12 @@ impl TaskAttributes {
     }
 
     /// Run by truman on the new process before it joins the container's cgroup.
+    /// Whether something must happen before the process joins its cgroup: it is then
+    /// not born in it.
+    pub fn acts_before_cgroup(&self) -> bool {
+        self.affinity.has_initial()
+    }
+
     pub fn before_cgroup(&self, pid: Pid) -> Result<(), (String, Errno)> {
         self.affinity.apply_initial(pid)
     }
