@@ -10,6 +10,7 @@ import os
 import platform
 import random
 import re
+import shutil
 import statistics
 import subprocess
 import sys
@@ -105,12 +106,12 @@ def op_delete_force(name):
     return timed(lambda: rt(name, "delete", "--force", cid))
 
 
-def peak_rss_kb(name):
+def peak_rss_kb(name, op="run"):
     # Through GNU time: a child forked from this Python counts its copy of
     # Python's memory before the exec in its own peak.
     out = os.path.join(WORK, f"rss-{name}")
     cmd = ["/usr/bin/time", "-f", "%M", "-o", out, RUNTIMES[name], "--root",
-           os.path.join(WORK, f"root-{name}"), "run", "--bundle", BUNDLE, new_id()]
+           os.path.join(WORK, f"root-{name}"), op, "--bundle", BUNDLE, new_id()]
     subprocess.run(cmd, **QUIET)
     return int(open(out).read().split()[-1])
 
@@ -123,6 +124,76 @@ def syscalls(name):
     # "% time seconds usecs/call calls errors total": the calls column.
     total = [l.split() for l in open(out) if l.strip().endswith("total")]
     return int(total[-1][3]) if total else None
+
+
+def create_start(name, root):
+    """create then start of one sleeping container under `root`, in ms."""
+    cid = new_id()
+    bundle = os.path.join(WORK, "bundle-sleep")
+
+    def go():
+        for args in (["create", "--bundle", bundle, cid], ["start", cid]):
+            done = subprocess.run([RUNTIMES[name], "--root", root, *args], **QUIET)
+            if done.returncode != 0:
+                raise SystemExit(f"{name} {args[0]} ({root}): exit {done.returncode}")
+
+    return timed(go)
+
+
+def pair(name, root):
+    """Two create+start at once, in ms per container."""
+    import threading
+    times = []
+    threads = [threading.Thread(target=lambda: times.append(create_start(name, root))) for _ in range(2)]
+    start = time.perf_counter()
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    return (time.perf_counter() - start) * 1000 / 2
+
+
+def scale(names, total):
+    """Containers started and left running, one runtime after the other for each
+    container (paired as the rest): the cost of the k-th container as k grows to
+    `total`, back to back; then 50 started two at a time; then all removed with
+    delete --force, timed per container."""
+    roots = {n: os.path.join(WORK, f"scale-{n}") for n in names}
+    per = {n: [] for n in names}
+    for _ in range(total):
+        order = names[:]
+        random.shuffle(order)
+        for name in order:
+            per[name].append(create_start(name, roots[name]))
+    pairs = {n: [] for n in names}
+    for _ in range(25):
+        order = names[:]
+        random.shuffle(order)
+        for name in order:
+            pairs[name].append(pair(name, roots[name]))
+    deletes = {n: [] for n in names}
+    ids = {n: sorted(os.listdir(roots[n])) for n in names}
+    for i in range(max(len(v) for v in ids.values())):
+        order = names[:]
+        random.shuffle(order)
+        for name in (n for n in order if i < len(ids[n])):
+            deletes[name].append(timed(lambda: subprocess.run(
+                [RUNTIMES[name], "--root", roots[name], "delete", "--force", ids[name][i]], **QUIET)))
+    reap()
+    return per, pairs, deletes
+
+
+def hyperfine_state(names, running):
+    """`state` through hyperfine (warmed up, its own statistics), a cross-check of
+    the interleaved numbers; None without hyperfine."""
+    if not shutil.which("hyperfine"):
+        return None
+    out = os.path.join(WORK, "hyperfine.json")
+    cmds = [f"{RUNTIMES[n]} --root {os.path.join(WORK, 'root-' + n)} state {running[n]}" for n in names]
+    subprocess.run(["hyperfine", "-N", "--warmup", "10", "--runs", "100", "--export-json", out, *cmds],
+                   **QUIET)
+    got = json.load(open(out))["results"]
+    return {n: {"mean": r["mean"] * 1000, "stddev": r["stddev"] * 1000} for n, r in zip(names, got)}
 
 
 def floor():
@@ -177,7 +248,22 @@ def main():
         record("kernel floor", "unshare+chroot", floor())
         reap()
     rss = {name: max(peak_rss_kb(name) for _ in range(3)) for name in names}
+    rss_create = {name: max(peak_rss_kb(name, "create") for _ in range(3)) for name in names}
     calls = {name: syscalls(name) for name in names}
+    checked = hyperfine_state(names, running)
+    total = int(os.environ.get("BENCH_SCALE", "1000"))
+    per, pairs, deletes = scale(names, total)
+    # The k-th container's cost, in buckets: flat means the count does not matter.
+    buckets = [(1, 50)] + [(k - 49, k) for k in (100, 250, 500, 1000) if k <= total]
+    for first, last in buckets:
+        for name in names:
+            for value in per[name][first - 1:last]:
+                record(f"create+start, containers {first}-{last}", name, value)
+    for name in names:
+        for value in pairs[name]:
+            record("create+start, two at a time (per container)", name, value)
+        for value in deletes[name]:
+            record(f"delete --force, {total} running (per container)", name, value)
 
     table = {}
     for op, per in results.items():
@@ -197,7 +283,8 @@ def main():
         "versions": {n: subprocess.run([p, "--version"], capture_output=True, text=True)
                      .stdout.splitlines()[0] for n, p in RUNTIMES.items()},
     }
-    report = {"machine": machine, "ops": table, "peak_rss_kb": rss, "syscalls_of_run": calls}
+    report = {"machine": machine, "ops": table, "peak_rss_kb": rss, "peak_rss_create_kb": rss_create, "syscalls_of_run": calls,
+              "hyperfine_state_ms": checked}
 
     lines = [f"# truman, crun and runc on {machine['date']}", "",
              f"Kernel {machine['kernel']}, {machine['cpus']} CPUs, cgroups {machine['cgroups']}, "
@@ -223,7 +310,11 @@ def main():
                          + " | ".join(f"{values['truman'] / values[p]:.2f}x" for p in PEERS) + " |")
 
     counted("peak RSS of run (kB)", rss)
+    counted("peak RSS of create (kB)", rss_create)
     counted("syscalls of run", calls)
+    if checked:
+        lines += ["", "`state` through hyperfine (100 runs after 10 warm-ups, mean ± σ): "
+                  + "; ".join(f"{n} {v['mean']:.2f} ± {v['stddev']:.2f} ms" for n, v in checked.items())]
     missing = [n for n in ALL if n not in RUNTIMES]
     if missing:
         lines += ["", "Not measured: " + ", ".join(missing) + " (" + os.environ.get("BENCH_MISSING_WHY", "") + ")"]

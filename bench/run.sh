@@ -7,8 +7,14 @@
 # Measured: `run` of /bin/true in the foreground; the lifecycle (create, start, wait
 # for the exit, delete); `exec` of /bin/true into a running container; `state`, and
 # `list` with 100 containers present; `delete --force` of a running container; peak
-# RSS of `run`; system calls of `run` (strace -f -c); and the kernel floor (unshare
-# and chroot, no runtime).
+# RSS of `run` and `create`; system calls of `run` (strace -f -c); `state` again
+# through hyperfine; create+start of BENCH_SCALE (1000) containers left running, the
+# cost of the k-th as k grows, then 50 more two at a time, then each one's
+# `delete --force`; and the kernel floor (unshare and chroot, no runtime).
+#
+# BENCH_BASELINE=/path/to/truman adds another build of truman (the commit before a
+# change) as "before"; BENCH_RUNTIMES="truman crun" narrows the set; BENCH_SCALE=200
+# makes the count test shorter.
 #
 # crun refuses a hybrid cgroup host whose cgroup2 tree holds a controller: where it
 # does, hugetlb is moved to a v1 mount for the run and given back afterwards.
@@ -16,7 +22,7 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 ROUNDS=${1:-20}
 need=()
-for p in crun runc strace time python3 busybox-static; do
+for p in crun runc hyperfine strace time python3 busybox-static; do
     dpkg -s "$p" >/dev/null 2>&1 || need+=("$p")
 done
 if [ ${#need[@]} -gt 0 ]; then

@@ -104,7 +104,7 @@ fn mount_filesystem(
                 data.insert(0, format!("mode={:04o}", stat.st_mode & 0o7777));
             }
             if options.copy_up {
-                let dir = covered.open_dir().map_err(|source| InitError::Resolve {
+                let dir = covered.open_dir().map_err(|source| InitError::Path {
                     step: "tmpcopyup: open",
                     path: dest.to_owned(),
                     source,
@@ -172,7 +172,7 @@ fn mount_filesystem(
         })?;
     }
     if let Some(from) = copy_from {
-        let to = mounted.open_dir().map_err(|source| InitError::Resolve {
+        let to = mounted.open_dir().map_err(|source| InitError::Path {
             step: "tmpcopyup: open",
             path: dest.to_owned(),
             source,
