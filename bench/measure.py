@@ -317,7 +317,8 @@ def main():
                   + "; ".join(f"{n} {v['mean']:.2f} ± {v['stddev']:.2f} ms" for n, v in checked.items())]
     missing = [n for n in ALL if n not in RUNTIMES]
     if missing:
-        lines += ["", "Not measured: " + ", ".join(missing) + " (" + os.environ.get("BENCH_MISSING_WHY", "") + ")"]
+        why = os.environ.get("BENCH_MISSING_WHY") or "not asked for"
+        lines += ["", "Not measured: " + ", ".join(missing) + " (" + why + ")"]
     lines += ["", "Versions: " + "; ".join(f"{n}: {v}" for n, v in machine["versions"].items())]
     text = "\n".join(lines) + "\n"
     print(text)

@@ -32,12 +32,17 @@ cargo build --release --quiet
 WORK=$(mktemp -d /tmp/truman-bench.XXXXXX)
 HUGETLB_MOVED=0
 give_back_hugetlb() {
-    # Unmounted, then mounted and unmounted once more empty: the kernel keeps the
-    # hierarchy alive until then, and only then may cgroup2 take hugetlb again.
+    # The kernel keeps an unmounted v1 hierarchy alive until its last reference goes,
+    # which can outlast the unmount: it is mounted and unmounted again, empty, until
+    # /proc/cgroups shows hugetlb back on cgroup2 (hierarchy 0), for at most 10 s.
     if [ "$HUGETLB_MOVED" = 1 ]; then
         umount /sys/fs/cgroup/hugetlb 2>/dev/null || true
-        mount -t cgroup -o hugetlb hugetlb /sys/fs/cgroup/hugetlb 2>/dev/null &&
-            umount /sys/fs/cgroup/hugetlb 2>/dev/null || true
+        for _ in $(seq 20); do
+            awk '$1 == "hugetlb" && $2 == 0 { found = 1 } END { exit !found }' /proc/cgroups && break
+            sleep 0.5
+            mount -t cgroup -o hugetlb hugetlb /sys/fs/cgroup/hugetlb 2>/dev/null &&
+                umount /sys/fs/cgroup/hugetlb 2>/dev/null || true
+        done
         rmdir /sys/fs/cgroup/hugetlb 2>/dev/null || true
     fi
 }

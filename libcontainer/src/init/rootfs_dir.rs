@@ -73,13 +73,8 @@ impl RootfsDir {
 
     /// Resolves `dest`, creating it (and its parents) as a directory if missing.
     pub fn dir(&self, dest: &Path) -> Result<Target, InitError> {
-        // Most mount points are there already: one openat2 in the root finds them.
-        if let Ok(handle) = self.root.resolve(dest) {
-            let is_dir = rustix::fs::fstat(handle.as_fd())
-                .is_ok_and(|st| st.st_mode & libc::S_IFMT == libc::S_IFDIR);
-            if is_dir {
-                return Ok(Target { handle });
-            }
+        if let Some(target) = self.quick_dir(dest) {
+            return Ok(target);
         }
         let dest = &self.expand_symlinks(dest)?;
         let handle = self
@@ -87,6 +82,29 @@ impl RootfsDir {
             .mkdir_all(dest, &Permissions::from_mode(0o755))
             .map_err(Self::err("create mount point", dest))?;
         Ok(Target { handle })
+    }
+
+    /// The common cases of [`Self::dir`] in a few system calls, without pathrs' checks
+    /// through procfs for each component (some 25 calls each): `dest` is a directory
+    /// already, or its parent is one and `dest` is missing. The parent is resolved in
+    /// the root; below it, one component opened or made relative to its fd, never
+    /// followed if a link, cannot lead anywhere else. Anything else (a link there, a
+    /// parent missing) is left to the careful path.
+    fn quick_dir(&self, dest: &Path) -> Option<Target> {
+        use rustix::fs::{Mode, OFlags};
+        let name = dest.file_name()?;
+        let parent = self.root.resolve(dest.parent()?).ok()?;
+        let flags = OFlags::PATH | OFlags::NOFOLLOW | OFlags::DIRECTORY | OFlags::CLOEXEC;
+        let opened = match rustix::fs::openat(parent.as_fd(), name, flags, Mode::empty()) {
+            Err(rustix::io::Errno::NOENT) => {
+                rustix::fs::mkdirat(parent.as_fd(), name, Mode::from_raw_mode(0o755)).ok()?;
+                rustix::fs::openat(parent.as_fd(), name, flags, Mode::empty())
+            }
+            other => other,
+        };
+        opened.ok().map(|fd| Target {
+            handle: Handle::from_fd(fd),
+        })
     }
 
     /// Resolves `dest`, creating it as an empty file (parents as directories) if missing.
@@ -132,8 +150,8 @@ impl RootfsDir {
                 }
                 _ => {
                     let candidate = resolved.join(&part);
-                    match self.root.readlink(&candidate) {
-                        Ok(target) => {
+                    match self.link_at(&candidate) {
+                        Some(target) => {
                             links += 1;
                             if links > MAX_LINKS {
                                 return Err(InitError::Path {
@@ -149,12 +167,28 @@ impl RootfsDir {
                                 target.components().rev().map(|c| c.as_os_str().to_owned()),
                             );
                         }
-                        Err(_) => resolved = candidate,
+                        None => resolved = candidate,
                     }
                 }
             }
         }
         Ok(resolved)
+    }
+
+    /// What the symlink at `path` points to; `None` if nothing is there or it is no
+    /// symlink (told by its mode: pathrs' readlink of a non-link fails, and its
+    /// error path reads procfs).
+    fn link_at(&self, path: &Path) -> Option<PathBuf> {
+        let handle = self.root.resolve_nofollow(path).ok()?;
+        let stat = rustix::fs::fstat(handle.as_fd()).ok()?;
+        if stat.st_mode & libc::S_IFMT != libc::S_IFLNK {
+            return None;
+        }
+        let target = rustix::fs::readlinkat(handle.as_fd(), "", Vec::new()).ok()?;
+        use std::os::unix::ffi::OsStringExt;
+        Some(PathBuf::from(std::ffi::OsString::from_vec(
+            target.into_bytes(),
+        )))
     }
 
     /// True if `target` is the rootfs's `dest` itself, not a place a symlink led to.
