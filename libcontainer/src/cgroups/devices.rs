@@ -19,9 +19,95 @@ pub(super) fn wildcards_resolved(rules: &[LinuxDeviceCgroup]) -> Vec<LinuxDevice
         .collect()
 }
 
+/// What every container's device cgroup allows besides its own rules, as runc's
+/// `AllowedDevices` and libcgroups (which keeps its list private) have it: the
+/// default devices (null, zero, full, tty, urandom, random), mknod of any device,
+/// the console, the ptys and ptmx, and tun.
+const ALWAYS_ALLOWED: [&str; 12] = [
+    "c 1:3 rwm",
+    "c 1:5 rwm",
+    "c 1:7 rwm",
+    "c 5:0 rwm",
+    "c 1:9 rwm",
+    "c 1:8 rwm",
+    "c *:* m",
+    "b *:* m",
+    "c 5:1 rwm",
+    "c 136:* rwm",
+    "c 5:2 rwm",
+    "c 10:200 rwm",
+];
+
+/// Writes `rules`, then [`ALWAYS_ALLOWED`], into a v1 devices cgroup, in the order
+/// libcgroups' v1 manager writes them: done here so that a create whose only v1
+/// resource is its device rules needs no libcgroups manager (whose construction
+/// reads the mount table once per controller).
+pub(super) fn apply_v1(dir: &std::path::Path, rules: &[LinuxDeviceCgroup]) -> std::io::Result<()> {
+    for rule in rules {
+        let file = if rule.allow() {
+            "devices.allow"
+        } else {
+            "devices.deny"
+        };
+        std::fs::write(dir.join(file), rule.to_string())?;
+    }
+    for rule in ALWAYS_ALLOWED {
+        std::fs::write(dir.join("devices.allow"), rule)?;
+    }
+    Ok(())
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    /// truman's own v1 device rules leave a cgroup allowing exactly what libcgroups'
+    /// v1 manager makes it allow, on a host with a v1 devices hierarchy (as root).
+    #[test]
+    fn v1_device_rules_written_without_libcgroups_match_what_libcgroups_writes() {
+        use libcgroups::common::{CgroupManager, ControllerOpt};
+        let Some(mount) = crate::cgroups::hierarchy::hierarchies()
+            .into_iter()
+            .find(|h| h.options.split(',').any(|o| o == "devices"))
+        else {
+            eprintln!("no v1 devices hierarchy on this host: nothing to compare");
+            return;
+        };
+        let name = format!("truman-test-devices-{}", std::process::id());
+        let ours = mount.mount_point.join(format!("{name}-ours"));
+        std::fs::create_dir(&ours).unwrap();
+        let theirs_path = std::path::PathBuf::from(format!("/{name}-theirs"));
+        let rules = docker_rules();
+        let resources = oci_spec::runtime::LinuxResourcesBuilder::default()
+            .devices(wildcards_resolved(&rules))
+            .build()
+            .unwrap();
+        let manager = libcgroups::v1::manager::Manager::new(&theirs_path).unwrap();
+        let theirs = mount.dir_of(&theirs_path);
+        std::fs::create_dir_all(&theirs).unwrap();
+        let applied = manager.apply(&ControllerOpt {
+            resources: &resources,
+            disable_oom_killer: false,
+            oom_score_adj: None,
+            freezer_state: None,
+        });
+        let ours_applied = apply_v1(&ours, &wildcards_resolved(&rules));
+        let list = |dir: &std::path::Path| {
+            let mut lines: Vec<String> = std::fs::read_to_string(dir.join("devices.list"))
+                .unwrap()
+                .lines()
+                .map(str::to_owned)
+                .collect();
+            lines.sort();
+            lines
+        };
+        let (a, b) = (list(&ours), list(&theirs));
+        let _ = std::fs::remove_dir(&ours);
+        let _ = manager.remove();
+        applied.unwrap();
+        ours_applied.unwrap();
+        assert_eq!(a, b);
+    }
     use libcgroups::v2::devices::emulator::Emulator;
     use libcgroups::v2::devices::program::Program;
     use oci_spec::runtime::LinuxDeviceType;

@@ -144,14 +144,26 @@ impl Cgroup {
             .as_ref()
             .and_then(|m| m.disable_oom_killer())
             .unwrap_or(false);
-        self.manager()?
-            .apply(&ControllerOpt {
-                resources: &for_libcgroups,
-                disable_oom_killer,
-                oom_score_adj: None,
-                freezer_state: None,
-            })
-            .map_err(self.manager_error("apply linux.resources"))?;
+        let devices_v1 = self
+            .v1_hierarchy("devices")
+            .filter(|_| self.driver == super::Driver::Cgroupfs);
+        if let (Some(rules), Some(hierarchy)) = (&devices, devices_v1) {
+            let dir = hierarchy.dir_of(&self.dir);
+            super::devices::apply_v1(&dir, rules).map_err(|e| {
+                CgroupError::new(&dir, "apply linux.resources.devices", e.to_string())
+            })?;
+            for_libcgroups.set_devices(None);
+        }
+        if devices_v1.is_none() || needs_v1_manager(&for_libcgroups) {
+            self.manager()?
+                .apply(&ControllerOpt {
+                    resources: &for_libcgroups,
+                    disable_oom_killer,
+                    oom_score_adj: None,
+                    freezer_state: None,
+                })
+                .map_err(self.manager_error("apply linux.resources"))?;
+        }
         if self.driver == super::Driver::Systemd {
             // libcgroups' systemd manager sets no device policy: without this, the
             // scope would allow every device.
@@ -391,6 +403,22 @@ impl Cgroup {
 
 /// A kernel memory limit of 0 is no limit, as runc reads it: docker's `update` sends
 /// `"kernel": 0` whatever was asked, and libcgroups would write the 0.
+/// Whether libcgroups' v1 manager has anything to write for `resources` beyond the
+/// device rules (written without it): the controllers it handles that this file
+/// does not. Its own default device rules need no manager at `create`, where they
+/// go with the spec's.
+fn needs_v1_manager(resources: &LinuxResources) -> bool {
+    resources.devices().is_some()
+        || resources.memory().is_some()
+        || resources.cpu().is_some()
+        || resources.pids().is_some()
+        || resources.block_io().is_some()
+        || resources
+            .hugepage_limits()
+            .as_ref()
+            .is_some_and(|l| !l.is_empty())
+}
+
 fn without_zero_kernel_limits(memory: &LinuxMemory) -> LinuxMemory {
     let mut memory = *memory;
     memory.set_kernel(memory.kernel().filter(|&k| k != 0));
