@@ -60,22 +60,31 @@ pub fn state(store: &StateStore, id: &str) -> Result<ContainerState> {
 /// Every container under the root; one that vanished while listing is skipped.
 pub fn list(store: &StateStore) -> Result<Vec<ContainerState>> {
     let mut states = Vec::new();
+    // Each lookup reads the user database: once per owner, not per container.
+    let mut names = HashMap::new();
     for id in store.ids()? {
         // runc names the owner in `list` only; `state` leaves it empty.
         if let Ok(mut state) = state(store, id.as_str()) {
-            state.owner = owner_of(store, &id);
+            state.owner = owner_of(store, &id, &mut names);
             states.push(state);
         }
     }
     Ok(states)
 }
 
-fn owner_of(store: &StateStore, id: &ContainerId) -> String {
+fn owner_of(store: &StateStore, id: &ContainerId, names: &mut HashMap<u32, String>) -> String {
     let Ok(meta) = std::fs::metadata(store.root().join(id.as_str())) else {
         return String::new();
     };
-    match nix::unistd::User::from_uid(nix::unistd::Uid::from_raw(meta.uid())) {
+    names
+        .entry(meta.uid())
+        .or_insert_with(|| user_name(meta.uid()))
+        .clone()
+}
+
+fn user_name(uid: u32) -> String {
+    match nix::unistd::User::from_uid(nix::unistd::Uid::from_raw(uid)) {
         Ok(Some(user)) => user.name,
-        _ => format!("#{}", meta.uid()),
+        _ => format!("#{uid}"),
     }
 }
