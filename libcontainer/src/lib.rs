@@ -19,6 +19,7 @@ mod network;
 pub mod process;
 pub mod security;
 pub mod signal;
+mod small_file;
 mod spawn;
 pub mod spec;
 pub mod state;

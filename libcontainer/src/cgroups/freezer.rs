@@ -16,10 +16,10 @@ fn v2_freeze(cgroup_path: &Path) -> PathBuf {
 }
 
 pub fn is_frozen(cgroup_path: &Path) -> bool {
-    if let Ok(state) = std::fs::read_to_string(v1_state(cgroup_path)) {
-        return state.trim() == "FROZEN";
+    if let Ok(state) = crate::small_file::read(&v1_state(cgroup_path)) {
+        return state.trim_ascii() == b"FROZEN";
     }
-    std::fs::read_to_string(v2_freeze(cgroup_path)).is_ok_and(|s| s.trim() == "1")
+    crate::small_file::read(&v2_freeze(cgroup_path)).is_ok_and(|s| s.trim_ascii() == b"1")
 }
 
 /// Thaws the cgroup, best effort: used before killing a paused container, whose

@@ -1,6 +1,8 @@
 //! A process as the kernel names it over time: a PID alone can be recycled, so every
 //! process truman remembers is stored with its start time.
 
+use std::path::Path;
+
 use nix::unistd::Pid;
 use serde::{Deserialize, Serialize};
 
@@ -38,7 +40,8 @@ impl ProcessIdentity {
 
 fn read_stat(pid: i32) -> Option<procfs::process::Stat> {
     use procfs::FromRead;
-    procfs::process::Stat::from_file(format!("/proc/{pid}/stat")).ok()
+    let bytes = crate::small_file::read(Path::new(&format!("/proc/{pid}/stat"))).ok()?;
+    procfs::process::Stat::from_read(&bytes[..]).ok()
 }
 
 #[cfg(test)]

@@ -225,7 +225,7 @@ fn lock_dir(path: &Path) -> Result<File, StoreError> {
 
 fn load_record(dir: &Path) -> Result<StateRecord, StoreError> {
     let path = dir.join(STATE_FILE);
-    let bytes = match fs::read(&path) {
+    let bytes = match crate::small_file::read(&path) {
         Ok(bytes) => bytes,
         Err(e) if e.kind() == io::ErrorKind::NotFound => return Err(StoreError::NotExist),
         Err(e) => return Err(io_err("read", &path)(e)),
