@@ -221,10 +221,29 @@ impl RootfsDir {
         self.root.resolve(dest).ok().map(|handle| Target { handle })
     }
 
+    /// The directory `dest` is in, resolved in the root, and `dest`'s last component:
+    /// what the one-component calls below (`*at` on the parent's fd, never following
+    /// a link at the end) take, with no walk of procfs.
+    fn parent_of<'a>(&self, dest: &'a Path) -> Option<(Handle, &'a std::ffi::OsStr)> {
+        let name = dest.file_name()?;
+        let parent = self.root.resolve(dest.parent()?).ok()?;
+        Some((parent, name))
+    }
+
     /// Creates a symlink at `dest` unless something is already there.
     pub fn symlink(&self, target: &str, dest: &Path) -> Result<(), InitError> {
-        if self.root.resolve_nofollow(dest).is_ok() {
-            return Ok(());
+        if let Some((parent, name)) = self.parent_of(dest) {
+            let flags = rustix::fs::AtFlags::SYMLINK_NOFOLLOW;
+            if rustix::fs::statat(parent.as_fd(), name, flags).is_ok() {
+                return Ok(());
+            }
+            return rustix::fs::symlinkat(target, parent.as_fd(), name).map_err(|e| {
+                InitError::Path {
+                    step: "create symlink",
+                    path: dest.to_owned(),
+                    source: e.into(),
+                }
+            });
         }
         self.root
             .create(dest, &InodeType::Symlink(PathBuf::from(target)))
@@ -233,7 +252,9 @@ impl RootfsDir {
 
     /// Removes whatever is at `dest` (a file or symlink), if anything.
     pub fn remove_file(&self, dest: &Path) {
-        let _ = self.root.remove_file(dest);
+        if let Some((parent, name)) = self.parent_of(dest) {
+            let _ = rustix::fs::unlinkat(parent.as_fd(), name, rustix::fs::AtFlags::empty());
+        }
     }
 
     pub fn mknod(
@@ -245,10 +266,15 @@ impl RootfsDir {
     ) -> Result<(), InitError> {
         let parent = dest.parent().unwrap_or(Path::new("/"));
         let name = dest.file_name().unwrap_or_default();
-        let dir = self
-            .root
-            .mkdir_all(parent, &Permissions::from_mode(0o755))
-            .map_err(Self::err("create device directory", dest))?;
+        let dir = match self.quick_dir(parent) {
+            Some(dir) => dir,
+            None => Target {
+                handle: self
+                    .root
+                    .mkdir_all(parent, &Permissions::from_mode(0o755))
+                    .map_err(Self::err("create device directory", dest))?,
+            },
+        };
         nix::sys::stat::mknodat(
             Some(dir.as_fd().as_raw_fd()),
             name,
