@@ -33,11 +33,14 @@ pub fn set_user_and_capabilities(
 ) -> Result<(), InitError> {
     if let Some(c) = capabilities {
         let bounding = to_caps(c.bounding())?;
-        for cap in caps::all() {
-            if !bounding.contains(&cap)
-                && caps::has_cap(None, CapSet::Bounding, cap).unwrap_or(false)
-            {
-                caps::drop(None, CapSet::Bounding, cap)?;
+        // Dropped without asking first (one call per capability, not two): a failed
+        // drop matters only if the capability is still there; one the kernel does
+        // not know, or already gone, is not.
+        for cap in caps::all().into_iter().filter(|c| !bounding.contains(c)) {
+            if let Err(e) = caps::drop(None, CapSet::Bounding, cap) {
+                if caps::has_cap(None, CapSet::Bounding, cap).unwrap_or(false) {
+                    return Err(e.into());
+                }
             }
         }
     }
