@@ -280,6 +280,7 @@ def main():
         "cgroups": "unified" if not os.path.isdir("/sys/fs/cgroup/memory") else
                    ("hybrid" if os.path.isdir("/sys/fs/cgroup/unified") else "v1"),
         "rounds": ROUNDS,
+        "layout_note": os.environ.get("BENCH_LAYOUT_NOTE", ""),
         "versions": {n: subprocess.run([p, "--version"], capture_output=True, text=True)
                      .stdout.splitlines()[0] for n, p in RUNTIMES.items()},
     }
@@ -319,6 +320,8 @@ def main():
     if missing:
         why = os.environ.get("BENCH_MISSING_WHY") or "not asked for"
         lines += ["", "Not measured: " + ", ".join(missing) + " (" + why + ")"]
+    if os.environ.get("BENCH_LAYOUT_NOTE"):
+        lines += ["", "Layout: " + os.environ["BENCH_LAYOUT_NOTE"] + "."]
     lines += ["", "Versions: " + "; ".join(f"{n}: {v}" for n, v in machine["versions"].items())]
     text = "\n".join(lines) + "\n"
     print(text)

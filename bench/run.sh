@@ -31,6 +31,19 @@ fi
 cargo build --release --quiet
 WORK=$(mktemp -d /tmp/truman-bench.XXXXXX)
 HUGETLB_MOVED=0
+MASKED=0
+# Where hugetlb cannot move off cgroup2, every runtime runs in a mount namespace of
+# the benchmark's own whose cgroup2 lists no controller (an empty file bound over
+# cgroup.controllers): crun then accepts the host, and all of them see one layout.
+in_layout() {
+    if [ "$MASKED" = 1 ]; then
+        unshare -m --propagation private bash -c \
+            'mount --bind "$1" /sys/fs/cgroup/unified/cgroup.controllers && shift && exec "$@"' \
+            _ "$WORK/no-controllers" "$@"
+    else
+        "$@"
+    fi
+}
 give_back_hugetlb() {
     # The kernel keeps an unmounted v1 hierarchy alive until its last reference goes,
     # which can outlast the unmount: it is mounted and unmounted again, empty, until
@@ -47,17 +60,23 @@ give_back_hugetlb() {
     fi
 }
 cleanup() {
+    # Every state root the measurements made (root-RUNTIME, scale-RUNTIME), so that
+    # an interrupted run leaves no container behind either.
     local -A bin=([truman]=target/release/truman [crun]=crun [runc]=runc [before]="${BENCH_BASELINE:-}")
-    for rt in "${!bin[@]}"; do
-        [ -d "$WORK/root-$rt" ] || continue
-        for id in $(ls "$WORK/root-$rt" 2>/dev/null); do
-            "${bin[$rt]}" --root "$WORK/root-$rt" delete -f "$id" >/dev/null 2>&1 || true
+    for root in "$WORK"/root-* "$WORK"/scale-*; do
+        [ -d "$root" ] || continue
+        local rt=${root##*/}
+        rt=${rt#*-}
+        [ -n "${bin[$rt]:-}" ] || continue
+        for id in $(ls "$root" 2>/dev/null); do
+            in_layout "${bin[$rt]}" --root "$root" delete -f "$id" >/dev/null 2>&1 || true
         done
     done
     give_back_hugetlb
     rm -rf "$WORK"
 }
 trap cleanup EXIT
+trap 'exit 130' INT TERM
 
 # The bundle: busybox, runc's default config with /bin/true and no terminal.
 mkdir -p "$WORK/bundle/rootfs/bin"
@@ -85,20 +104,23 @@ if [ -d /sys/fs/cgroup/unified ] && grep -qw hugetlb /sys/fs/cgroup/unified/cgro
         done
     mkdir -p /sys/fs/cgroup/hugetlb
     # Refused while a removed cgroup2 cgroup still holds hugetlb state
-    # (nr_dying_subsys_hugetlb in cgroup.stat): crun is then left out, and the
-    # directory goes (an empty one there would pass for a v1 hierarchy).
+    # (nr_dying_subsys_hugetlb in cgroup.stat): the directory goes (an empty one
+    # there would pass for a v1 hierarchy) and the controller list is masked.
     if mount -t cgroup -o hugetlb hugetlb /sys/fs/cgroup/hugetlb 2>/dev/null; then
         HUGETLB_MOVED=1
     else
         rmdir /sys/fs/cgroup/hugetlb 2>/dev/null || true
+        : >"$WORK/no-controllers"
+        MASKED=1
+        export BENCH_LAYOUT_NOTE="hugetlb could not leave cgroup2 (a removed cgroup still held it): every runtime ran with cgroup2's controller list masked"
     fi
 fi
 
 export BENCH_RUNTIMES="${BENCH_RUNTIMES:-truman crun runc}" BENCH_MISSING_WHY=""
 if [[ " $BENCH_RUNTIMES " == *" crun "* ]] &&
-    ! crun --root "$WORK/root-probe" run --bundle "$WORK/bundle" probe >/dev/null 2>"$WORK/crun-probe"; then
+    ! in_layout crun --root "$WORK/root-probe" run --bundle "$WORK/bundle" probe >/dev/null 2>"$WORK/crun-probe"; then
     BENCH_RUNTIMES=$(echo " $BENCH_RUNTIMES " | sed 's/ crun / /')
     BENCH_MISSING_WHY="crun: $(head -c 200 "$WORK/crun-probe" | tr '\n' ' ')"
     echo "crun cannot run here, measuring without it: $BENCH_MISSING_WHY" >&2
 fi
-python3 bench/measure.py "$WORK" "$ROUNDS" "$(pwd)/target/release/truman"
+in_layout python3 bench/measure.py "$WORK" "$ROUNDS" "$(pwd)/target/release/truman"

@@ -37,7 +37,9 @@ pub struct Entrance {
 impl Entrance {
     /// Opens the directories `dirs` (made where missing when `make`), one per
     /// hierarchy in `hierarchies` order, or the one cgroup2 directory when
-    /// `hierarchies` is empty (a unified host).
+    /// `hierarchies` is empty (a unified host). Without `make` (an `exec`), a
+    /// hierarchy where the container has no directory is left out, as runc joins
+    /// only the cgroups it recorded: one mounted after the container was made.
     pub(super) fn open(
         hierarchies: &[Hierarchy],
         dirs: &[PathBuf],
@@ -57,21 +59,28 @@ impl Entrance {
                     fill_cpuset(&h.mount_point, dir)?;
                 }
             }
+            let missing = |e: &std::io::Error| !make && e.kind() == std::io::ErrorKind::NotFound;
             if unified_host || hierarchy.is_some_and(|h| h.kind == Kind::Unified) {
-                let fd = File::options()
+                match File::options()
                     .read(true)
                     .custom_flags(libc::O_DIRECTORY | libc::O_CLOEXEC)
                     .open(dir)
-                    .map_err(|e| CgroupError::new(dir, "open", e.to_string()))?;
-                entrance.unified = Some((dir.clone(), fd.into()));
+                {
+                    Ok(fd) => entrance.unified = Some((dir.clone(), fd.into())),
+                    Err(e) if missing(&e) => {}
+                    Err(e) => return Err(CgroupError::new(dir, "open", e.to_string())),
+                }
             } else {
                 let tasks = dir.join("tasks");
-                let file = File::options()
+                match File::options()
                     .write(true)
                     .custom_flags(libc::O_CLOEXEC)
                     .open(&tasks)
-                    .map_err(|e| CgroupError::new(&tasks, "open", e.to_string()))?;
-                entrance.tasks.push((tasks, file));
+                {
+                    Ok(file) => entrance.tasks.push((tasks, file)),
+                    Err(e) if missing(&e) => {}
+                    Err(e) => return Err(CgroupError::new(&tasks, "open", e.to_string())),
+                }
             }
         }
         Ok(entrance)
