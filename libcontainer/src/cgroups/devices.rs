@@ -43,16 +43,24 @@ const ALWAYS_ALLOWED: [&str; 12] = [
 /// resource is its device rules needs no libcgroups manager (whose construction
 /// reads the mount table once per controller).
 pub(super) fn apply_v1(dir: &std::path::Path, rules: &[LinuxDeviceCgroup]) -> std::io::Result<()> {
-    for rule in rules {
-        let file = if rule.allow() {
-            "devices.allow"
-        } else {
-            "devices.deny"
+    use std::io::Write;
+    // Each file opened once: the kernel takes one rule per write.
+    let open = |name: &str| std::fs::OpenOptions::new().write(true).open(dir.join(name));
+    let (mut allow, mut deny) = (None, None);
+    let rules = rules
+        .iter()
+        .map(|r| (r.allow(), r.to_string()))
+        .chain(ALWAYS_ALLOWED.iter().map(|r| (true, r.to_string())));
+    for (allowed, rule) in rules {
+        let (slot, name) = match allowed {
+            true => (&mut allow, "devices.allow"),
+            false => (&mut deny, "devices.deny"),
         };
-        std::fs::write(dir.join(file), rule.to_string())?;
-    }
-    for rule in ALWAYS_ALLOWED {
-        std::fs::write(dir.join("devices.allow"), rule)?;
+        let file = match slot {
+            Some(file) => file,
+            None => slot.insert(open(name)?),
+        };
+        file.write_all(rule.as_bytes())?;
     }
     Ok(())
 }

@@ -309,6 +309,16 @@ impl Cgroup {
 /// process in them first, so that none keeps running while another is waited for,
 /// then removes them deepest first. A cgroup already gone is no error.
 fn remove_tree(dir: &Path, with_dir: bool) -> Result<(), CgroupError> {
+    // The usual case first: a container whose processes have all exited, with no
+    // cgroup below its own, goes in one rmdir (the kernel refuses one still holding
+    // either with EBUSY, which takes the long way).
+    if with_dir {
+        match std::fs::remove_dir(dir) {
+            Ok(()) => return Ok(()),
+            Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(()),
+            Err(_) => {}
+        }
+    }
     let mut below = Vec::new();
     if with_dir && dir.is_dir() {
         below.push(dir.to_owned());
