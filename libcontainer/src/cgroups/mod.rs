@@ -250,9 +250,9 @@ impl Cgroup {
         self.dirs().iter().any(|d| d.is_dir())
     }
 
-    /// Kills whatever is left in the cgroup and removes it, with the cgroups made
-    /// below it (by `exec --cgroup` users, or by the container itself): libcgroups
-    /// removes only the container's own directory.
+    /// Kills whatever is left in the cgroup and removes it in every hierarchy, with
+    /// the cgroups made below it (by `exec --cgroup` users, or by the container
+    /// itself). With systemd, its scope is stopped through libcgroups.
     pub fn remove(&self) -> Result<(), CgroupError> {
         if self.driver == Driver::Systemd {
             for dir in self.dirs() {
