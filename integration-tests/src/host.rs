@@ -54,3 +54,13 @@ pub fn host_has_v1_controller(controller: &str) -> bool {
         .iter()
         .any(|m| m.fstype == "cgroup" && m.super_options.iter().any(|o| o == controller))
 }
+
+/// The host's uptime in whole seconds, as `/proc/uptime` gives it (and as a
+/// container's `cut -d. -f1 /proc/uptime` prints it).
+pub fn host_uptime_secs() -> u64 {
+    let text = std::fs::read_to_string("/proc/uptime").expect("read /proc/uptime");
+    text.split('.')
+        .next()
+        .and_then(|s| s.parse().ok())
+        .unwrap_or_else(|| panic!("/proc/uptime holds {text:?}"))
+}

@@ -54,7 +54,8 @@ pub use binary::runtime_under_test;
 pub use bundle::Bundle;
 pub use failure::assert_failed_cleanly;
 pub use host::{
-    host_has_v1_controller, host_ns, leftover_cgroups, test_cgroups_path, CGROUP_TEST_PARENT,
+    host_has_v1_controller, host_ns, host_uptime_secs, leftover_cgroups, test_cgroups_path,
+    CGROUP_TEST_PARENT,
 };
 pub use output::{ContainerStdout, Output};
 pub use probe::{syscall_probe, without_clone3};

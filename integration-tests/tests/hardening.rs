@@ -14,6 +14,15 @@ fn sleeper(id: &str) -> Bundle {
     Bundle::new(id).args(&["sleep", "1000"]).write()
 }
 
+/// A sleeper whose process has `caps` in its bounding, effective and permitted sets.
+fn sleeper_with_caps(id: &str, caps: serde_json::Value) -> Bundle {
+    sleeper(id)
+        .set("/process/capabilities/bounding", caps.clone())
+        .set("/process/capabilities/effective", caps.clone())
+        .set("/process/capabilities/permitted", caps)
+        .write()
+}
+
 fn file_digest(path: &Path) -> Vec<u8> {
     std::fs::read(path).unwrap_or_else(|e| panic!("read {}: {e}", path.display()))
 }
@@ -85,11 +94,7 @@ fn cap_name(bit: u32) -> String {
 fn attack_proc_exe(caps: serde_json::Value) -> String {
     let runtime = Runtime::under_test();
     let id = unique_id();
-    let bundle = sleeper(&id)
-        .set("/process/capabilities/bounding", caps.clone())
-        .set("/process/capabilities/effective", caps.clone())
-        .set("/process/capabilities/permitted", caps)
-        .write();
+    let bundle = sleeper_with_caps(&id, caps);
     let binary = std::fs::canonicalize(runtime.bin()).unwrap();
     let before = file_digest(&binary);
     runtime.create(&id, &bundle, &[]).assert_success();
@@ -158,12 +163,7 @@ fn with_every_capability_only_an_unwritable_image_of_the_runtime_is_reachable() 
 fn the_runtime_binary_held_open_from_inside_cannot_be_written_once_the_runtime_is_gone() {
     let runtime = Runtime::under_test();
     let id = unique_id();
-    let caps = all_caps();
-    let bundle = sleeper(&id)
-        .set("/process/capabilities/bounding", caps.clone())
-        .set("/process/capabilities/effective", caps.clone())
-        .set("/process/capabilities/permitted", caps)
-        .write();
+    let bundle = sleeper_with_caps(&id, all_caps());
     let binary = std::fs::canonicalize(runtime.bin()).unwrap();
     let before = file_digest(&binary);
     runtime.create(&id, &bundle, &[]).assert_success();

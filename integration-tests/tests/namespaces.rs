@@ -294,13 +294,7 @@ fn a_time_namespace_applies_its_offsets() {
             "readlink /proc/self/ns/time; cut -d. -f1 /proc/uptime",
         ])
         .write();
-    let host_uptime_before: u64 = std::fs::read_to_string("/proc/uptime")
-        .unwrap()
-        .split('.')
-        .next()
-        .unwrap()
-        .parse()
-        .unwrap();
+    let host_uptime_before = integration_tests::host_uptime_secs();
 
     let output = runtime.run(&id, &bundle);
 

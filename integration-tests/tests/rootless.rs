@@ -185,13 +185,7 @@ fn a_user_s_hooks_run_as_that_user_and_its_time_namespace_is_the_container_s() {
         )
         .args(&["sh", "-c", "readlink /proc/self/ns/time; cut -d. -f1 /proc/uptime"])
         .write();
-    let host_uptime: u64 = std::fs::read_to_string("/proc/uptime")
-        .unwrap()
-        .split('.')
-        .next()
-        .unwrap()
-        .parse()
-        .unwrap();
+    let host_uptime = integration_tests::host_uptime_secs();
 
     let output = runtime.run(&id, &bundle);
 

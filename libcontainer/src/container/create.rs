@@ -264,14 +264,11 @@ fn plan_the_init(
         .as_ref()
         .and_then(|p| p.user().additional_gids().as_ref())
         .is_some_and(|gids| !gids.is_empty());
+    let (uid_mappings, gid_mappings) = id_map::of_container(linux);
     let planned = plan::for_init(&InitRequest {
         namespaces: &wanted,
-        uid_mappings: linux
-            .map(|l| id_map::listed(l.uid_mappings()))
-            .unwrap_or_default(),
-        gid_mappings: linux
-            .map(|l| id_map::listed(l.gid_mappings()))
-            .unwrap_or_default(),
+        uid_mappings,
+        gid_mappings,
         additional_gids,
         parent: match reaper {
             Reaper::Caller => Parent::Caller,
@@ -439,17 +436,8 @@ fn build(
     if let Some(process) = bundle.spec.process() {
         crate::process::limits::apply(pid, process)?;
     }
-    let linux = bundle.spec.linux().as_ref();
-    spawner::id_maps::write(
-        plan.user,
-        pid,
-        linux
-            .map(|l| id_map::listed(l.uid_mappings()))
-            .unwrap_or_default(),
-        linux
-            .map(|l| id_map::listed(l.gid_mappings()))
-            .unwrap_or_default(),
-    )?;
+    let (uid_mappings, gid_mappings) = id_map::of_container(bundle.spec.linux().as_ref());
+    spawner::id_maps::write(plan.user, pid, uid_mappings, gid_mappings)?;
     let mut host = InitHost {
         bundle,
         record,

@@ -74,14 +74,7 @@ impl Namespaces {
                     )))?;
                     return Ok(self.by_maps.entry(key).or_insert(file));
                 }
-                (
-                    linux
-                        .map(|l| id_map::listed(l.uid_mappings()))
-                        .unwrap_or_default(),
-                    linux
-                        .map(|l| id_map::listed(l.gid_mappings()))
-                        .unwrap_or_default(),
-                )
+                id_map::of_container(linux)
             }
         };
         let key = (id_map::map_text(uid), id_map::map_text(gid));

@@ -92,8 +92,7 @@ impl RootfsDir {
     /// parent missing) is left to the careful path.
     fn quick_dir(&self, dest: &Path) -> Option<Target> {
         use rustix::fs::{Mode, OFlags};
-        let name = dest.file_name()?;
-        let parent = self.root.resolve(dest.parent()?).ok()?;
+        let (parent, name) = self.parent_of(dest)?;
         let flags = OFlags::PATH | OFlags::NOFOLLOW | OFlags::DIRECTORY | OFlags::CLOEXEC;
         let opened = match rustix::fs::openat(parent.as_fd(), name, flags, Mode::empty()) {
             Err(rustix::io::Errno::NOENT) => {

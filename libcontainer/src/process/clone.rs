@@ -28,7 +28,7 @@ pub mod flags {
 }
 
 #[repr(C)]
-#[derive(Default)]
+#[derive(Default, Clone, Copy)]
 struct CloneArgs {
     flags: u64,
     pidfd: u64,
@@ -98,27 +98,25 @@ fn clone3_into(
         libc::SIGCHLD as u64
     };
     let pidfd_ptr = pidfd.map_or(0, |fd| fd as *mut libc::c_int as u64);
-    if let Some(cgroup) = cgroup {
-        let mut args = CloneArgs {
-            flags: clone_flags | CLONE_INTO_CGROUP,
-            exit_signal,
-            pidfd: pidfd_ptr,
-            cgroup: cgroup.as_raw_fd() as u64,
-            ..Default::default()
-        };
-        let ret = raw_clone3(&mut args);
-        if ret != -1 {
-            return forked(ret).map(|f| (f, true));
-        }
-        // Refused (or clone3 missing): cloned as without a cgroup, whose caller then
-        // places the child the ordinary way.
-    }
     let mut args = CloneArgs {
         flags: clone_flags,
         exit_signal,
         pidfd: pidfd_ptr,
         ..Default::default()
     };
+    if let Some(cgroup) = cgroup {
+        let mut into = CloneArgs {
+            flags: clone_flags | CLONE_INTO_CGROUP,
+            cgroup: cgroup.as_raw_fd() as u64,
+            ..args
+        };
+        let ret = raw_clone3(&mut into);
+        if ret != -1 {
+            return forked(ret).map(|f| (f, true));
+        }
+        // Refused (or clone3 missing): cloned as without a cgroup, whose caller then
+        // places the child the ordinary way.
+    }
     let ret = raw_clone3(&mut args);
     if ret == -1 && io::Error::last_os_error().raw_os_error() == Some(libc::ENOSYS) {
         // A seccomp profile of an outer container (docker's, podman's) answers clone3

@@ -6,7 +6,7 @@ use std::fs::File;
 use nix::sys::signal::{kill, Signal};
 use nix::sys::wait::waitpid;
 use nix::unistd::Pid;
-use oci_spec::runtime::LinuxIdMapping;
+use oci_spec::runtime::{Linux, LinuxIdMapping};
 
 use super::clone::{clone3, flags, Forked};
 use crate::{Error, Result};
@@ -22,6 +22,14 @@ pub fn map_text(mappings: &[LinuxIdMapping]) -> String {
 /// The mappings of an optional list (none when absent).
 pub fn listed(mappings: &Option<Vec<LinuxIdMapping>>) -> &[LinuxIdMapping] {
     mappings.as_deref().unwrap_or_default()
+}
+
+/// A spec's `linux.uidMappings` and `linux.gidMappings` (none where absent).
+pub fn of_container(linux: Option<&Linux>) -> (&[LinuxIdMapping], &[LinuxIdMapping]) {
+    match linux {
+        Some(l) => (listed(l.uid_mappings()), listed(l.gid_mappings())),
+        None => (&[], &[]),
+    }
 }
 
 /// Writes `/proc/<pid>/<file>` (`uid_map` or `gid_map`) of a process in a new user
