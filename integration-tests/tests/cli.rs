@@ -280,3 +280,25 @@ fn pidfd_socket_receives_a_pidfd_of_the_init() {
         "{fdinfo}"
     );
 }
+
+/// A reader that goes away (`truman list | head -0`, a client that closed its end)
+/// makes the write fail: truman reports it and exits 1, as for any failed write,
+/// instead of being killed by SIGPIPE halfway through a command.
+#[test]
+fn output_into_a_closed_pipe_is_an_error_not_a_killing_signal() {
+    use std::os::unix::process::ExitStatusExt;
+    let runtime = Runtime::under_test();
+    let (reader, writer) = nix::unistd::pipe().unwrap();
+    drop(reader);
+    let out = std::process::Command::new(runtime.bin())
+        .arg("--root")
+        .arg(runtime.root())
+        .arg("list")
+        .stdout(std::process::Stdio::from(writer))
+        .output()
+        .expect("spawn the runtime");
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert_eq!(out.status.signal(), None, "killed: {stderr}");
+    assert_eq!(out.status.code(), Some(1), "{stderr}");
+    assert!(stderr.contains("Broken pipe"), "{stderr}");
+}

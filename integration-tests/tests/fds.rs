@@ -588,3 +588,34 @@ fn exec_passes_preserved_fds_and_nothing_else_of_the_runtime() {
     plain.assert_success();
     assert_eq!(listed_fds(&plain.stdout), [0, 1, 2], "{plain}");
 }
+
+/// A caller may start the runtime with a standard fd closed. Whatever truman opens
+/// first would then take that number; it must not: the container gets /dev/null
+/// there, as Rust's own start-up arranged before truman replaced it.
+#[test]
+fn a_closed_stdin_reaches_the_container_as_dev_null() {
+    use std::os::unix::process::CommandExt;
+    let runtime = Runtime::under_test();
+    let id = unique_id();
+    let bundle = Bundle::new(&id)
+        .args(&["readlink", "/proc/self/fd/0"])
+        .write();
+    let mut run = std::process::Command::new(runtime.bin());
+    run.arg("--root")
+        .arg(runtime.root())
+        .args(["run", "--bundle"])
+        .arg(bundle.path())
+        .arg(&id);
+    // SAFETY: close() is async-signal-safe; it runs in the child before its exec.
+    unsafe {
+        run.pre_exec(|| {
+            libc::close(0);
+            Ok(())
+        });
+    }
+    let out = run.output().expect("spawn the runtime");
+    let stdout = String::from_utf8_lossy(&out.stdout);
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(out.status.success(), "{:?}: {stdout} {stderr}", out.status);
+    assert_eq!(stdout.trim(), "/dev/null", "stderr: {stderr}");
+}

@@ -5,14 +5,26 @@
 
 use std::fs::File;
 use std::io::{self, Read};
+use std::os::fd::BorrowedFd;
 use std::path::Path;
 
 /// The bytes of the file at `path`. A read that leaves the buffer unfilled is taken
 /// as the end: true of regular files, and of the one-page files of procfs and
 /// cgroupfs this is used for; a fuller one is read on until the end.
 pub(crate) fn read(path: &Path) -> io::Result<Vec<u8>> {
+    read_whole(File::open(path)?)
+}
+
+/// The bytes of `name` found relative to `dir`: a walk of its own components only,
+/// for a caller that reads many files under one directory.
+pub(crate) fn read_at(dir: BorrowedFd<'_>, name: &Path) -> io::Result<Vec<u8>> {
+    use rustix::fs::{Mode, OFlags};
+    let fd = rustix::fs::openat(dir, name, OFlags::RDONLY | OFlags::CLOEXEC, Mode::empty())?;
+    read_whole(File::from(fd))
+}
+
+fn read_whole(mut file: File) -> io::Result<Vec<u8>> {
     const FIRST: usize = 4096;
-    let mut file = File::open(path)?;
     let mut bytes = vec![0; FIRST];
     let mut filled = 0;
     loop {

@@ -2,13 +2,16 @@
 //! flags, sets up logging, makes one call into libcontainer, and turns the outcome into
 //! output and an exit code.
 
+// truman has its own C `main` instead of Rust's wrapper: see `process_start`.
+#![no_main]
+
 mod cli;
 mod logging;
 mod output;
+mod process_start;
 mod units;
 
 use std::path::PathBuf;
-use std::process::ExitCode;
 
 use clap::Parser;
 use libcontainer::container::{self, CreateOptions};
@@ -16,7 +19,19 @@ use libcontainer::state::StateStore;
 
 use cli::{Cli, Command, CreateArgs};
 
-fn main() -> ExitCode {
+#[no_mangle]
+pub extern "C" fn main(_argc: libc::c_int, _argv: *const *const libc::c_char) -> libc::c_int {
+    process_start::prepare();
+    let code = run();
+    // Rust's wrapper flushes stdout on the way out; returning from here does not.
+    let _ = std::io::Write::flush(&mut std::io::stdout());
+    code.into()
+}
+
+const SUCCESS: u8 = 0;
+const FAILURE: u8 = 1;
+
+fn run() -> u8 {
     // The commands that start container processes run from an image of truman no one
     // can write (CVE-2019-5736): re-executing before the flags are parsed spares the
     // parse (0.3 ms) in the process that is replaced. Any argument spelled like one of
@@ -36,7 +51,7 @@ fn main() -> ExitCode {
         Ok(logging) => logging,
         Err(e) => {
             eprintln!("{e:#}");
-            return ExitCode::FAILURE;
+            return FAILURE;
         }
     };
     match execute(cli) {
@@ -45,8 +60,8 @@ fn main() -> ExitCode {
             let msg = one_line(&e);
             // runc's exit code for a failed exec, distinct from any program's own.
             let code = match e.downcast_ref::<ExecFailed>() {
-                Some(_) => ExitCode::from(255),
-                None => ExitCode::FAILURE,
+                Some(_) => 255,
+                None => FAILURE,
             };
             // With --log, the error goes there as one error line (containerd reads the
             // last one) and to stderr (podman falls back to it); without, once.
@@ -69,7 +84,7 @@ impl std::fmt::Display for ExecFailed {
     }
 }
 
-fn execute(cli: Cli) -> anyhow::Result<ExitCode> {
+fn execute(cli: Cli) -> anyhow::Result<u8> {
     // The commands that start container processes run from a sealed copy of truman
     // (CVE-2019-5736); this re-executes truman unless it already does.
     if matches!(
@@ -113,7 +128,7 @@ fn execute(cli: Cli) -> anyhow::Result<ExitCode> {
                 subreaper: !args.no_subreaper,
             };
             let code = container::run(&store, &create_options(args.create), mode)?;
-            return Ok(ExitCode::from(code.clamp(0, 255) as u8));
+            return Ok(code.clamp(0, 255) as u8);
         }
         Command::List { format, quiet } => output::list(&container::list(&store)?, format, quiet)?,
         Command::Pause { id } => container::pause(&store, &id)?,
@@ -132,7 +147,7 @@ fn execute(cli: Cli) -> anyhow::Result<ExitCode> {
         Command::Exec(args) => {
             let code = container::exec(&store, &exec_options(args))
                 .map_err(|e| anyhow::Error::new(e).context(ExecFailed))?;
-            return Ok(ExitCode::from(code.clamp(0, 255) as u8));
+            return Ok(code.clamp(0, 255) as u8);
         }
         Command::Update(args) => {
             let resources = update_resources(&args)?;
@@ -164,7 +179,7 @@ fn execute(cli: Cli) -> anyhow::Result<ExitCode> {
             libcontainer::spec::write_default(&bundle, rootless)?
         }
     }
-    Ok(ExitCode::SUCCESS)
+    Ok(SUCCESS)
 }
 
 fn exec_options(args: cli::ExecArgs) -> container::ExecOptions {
@@ -251,14 +266,14 @@ fn update_resources(args: &cli::UpdateArgs) -> anyhow::Result<libcontainer::spec
 
 /// A command line clap refused. Callers show the last error line of `--log`, so the
 /// refusal goes there too when the flags that name the log could be found.
-fn usage_error(error: clap::Error) -> ExitCode {
+fn usage_error(error: clap::Error) -> u8 {
     use clap::error::ErrorKind;
     if matches!(
         error.kind(),
         ErrorKind::DisplayHelp | ErrorKind::DisplayVersion
     ) {
         let _ = error.print();
-        return ExitCode::SUCCESS;
+        return SUCCESS;
     }
     let args: Vec<String> = std::env::args().collect();
     let flag = |name: &str| {
@@ -283,7 +298,7 @@ fn usage_error(error: clap::Error) -> ExitCode {
         }
     }
     let _ = error.print();
-    ExitCode::from(error.exit_code().clamp(0, 255) as u8)
+    error.exit_code().clamp(0, 255) as u8
 }
 
 /// `--cgroup-manager`, or `--systemd-cgroup`; refused where they disagree.

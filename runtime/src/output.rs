@@ -89,7 +89,19 @@ pub fn ps_table(pids: &[i32], args: &[String]) -> anyhow::Result<()> {
 }
 
 pub fn list(states: &[ContainerState], format: ListFormat, quiet: bool) -> anyhow::Result<()> {
-    let mut out = std::io::stdout().lock();
+    // One write for the whole table: stdout alone would write each line.
+    let mut out = std::io::BufWriter::new(std::io::stdout().lock());
+    write_list(&mut out, states, format, quiet)?;
+    out.flush()?;
+    Ok(())
+}
+
+fn write_list(
+    out: &mut impl Write,
+    states: &[ContainerState],
+    format: ListFormat,
+    quiet: bool,
+) -> anyhow::Result<()> {
     if quiet {
         for s in states {
             writeln!(out, "{}", s.id)?;
@@ -98,7 +110,7 @@ pub fn list(states: &[ContainerState], format: ListFormat, quiet: bool) -> anyho
     }
     match format {
         ListFormat::Json => {
-            serde_json::to_writer(&mut out, states)?;
+            serde_json::to_writer(&mut *out, states)?;
             out.write_all(b"\n")?;
         }
         ListFormat::Table => {

@@ -1,12 +1,11 @@
 //! `state` and `list`: what callers read about containers, as runc prints it.
 
 use std::collections::HashMap;
-use std::os::unix::fs::MetadataExt;
 use std::path::PathBuf;
 
 use serde::Serialize;
 
-use super::status::status_of;
+use super::status::{status_of, status_with};
 use crate::id::ContainerId;
 use crate::state::{StateRecord, StateStore, Status};
 use crate::Result;
@@ -59,27 +58,25 @@ pub fn state(store: &StateStore, id: &str) -> Result<ContainerState> {
 
 /// Every container under the root; one that vanished while listing is skipped.
 pub fn list(store: &StateStore) -> Result<Vec<ContainerState>> {
+    let Some(reader) = store.reader()? else {
+        return Ok(Vec::new());
+    };
     let mut states = Vec::new();
     // Each lookup reads the user database: once per owner, not per container.
     let mut names = HashMap::new();
     for id in store.ids()? {
+        let Ok(record) = reader.load(&id) else {
+            continue;
+        };
+        let status = status_with(&record, || reader.has_fifo(&id));
+        let mut state = ContainerState::from_record(&record, status);
         // runc names the owner in `list` only; `state` leaves it empty.
-        if let Ok(mut state) = state(store, id.as_str()) {
-            state.owner = owner_of(store, &id, &mut names);
-            states.push(state);
+        if let Ok(uid) = reader.owner(&id) {
+            state.owner = names.entry(uid).or_insert_with(|| user_name(uid)).clone();
         }
+        states.push(state);
     }
     Ok(states)
-}
-
-fn owner_of(store: &StateStore, id: &ContainerId, names: &mut HashMap<u32, String>) -> String {
-    let Ok(meta) = std::fs::metadata(store.root().join(id.as_str())) else {
-        return String::new();
-    };
-    names
-        .entry(meta.uid())
-        .or_insert_with(|| user_name(meta.uid()))
-        .clone()
 }
 
 fn user_name(uid: u32) -> String {

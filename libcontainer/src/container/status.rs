@@ -6,6 +6,12 @@ use std::path::Path;
 use crate::state::{StateRecord, Status};
 
 pub fn status_of(record: &StateRecord, fifo: &Path) -> Status {
+    status_with(record, || fifo.exists())
+}
+
+/// The status, asking `has_fifo` only when a live, unfrozen init leaves `created`
+/// and `running` to tell apart.
+pub fn status_with(record: &StateRecord, has_fifo: impl FnOnce() -> bool) -> Status {
     // A recorded creator means `create` has not finished: still under way while that
     // truman lives; never to finish if it died, whatever state its init is left in
     // (it may not have noticed yet that truman is gone).
@@ -26,7 +32,7 @@ pub fn status_of(record: &StateRecord, fifo: &Path) -> Status {
     if frozen {
         return Status::Paused;
     }
-    if fifo.exists() {
+    if has_fifo() {
         Status::Created
     } else {
         Status::Running

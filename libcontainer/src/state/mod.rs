@@ -1,10 +1,12 @@
 //! The state store under `--root`: one directory per container, holding its record
 //! (written atomically) and the start handoff fifo, serialised by a lock.
 
+mod reader;
 mod record;
 mod status;
 mod store;
 
+pub use reader::RootReader;
 pub use record::StateRecord;
 pub use status::Status;
 pub use store::{ContainerDir, StateStore, StoreError};

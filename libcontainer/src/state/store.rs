@@ -10,8 +10,8 @@ use std::path::{Path, PathBuf};
 use super::StateRecord;
 use crate::id::ContainerId;
 
-const STATE_FILE: &str = "state.json";
-const EXEC_FIFO: &str = "exec.fifo";
+pub(super) const STATE_FILE: &str = "state.json";
+pub(super) const EXEC_FIFO: &str = "exec.fifo";
 const EXEC_ERROR: &str = "exec.error";
 
 #[derive(Debug, thiserror::Error)]
@@ -39,7 +39,10 @@ pub enum StoreError {
     },
 }
 
-fn io_err<'a>(op: &'static str, path: &'a Path) -> impl FnOnce(io::Error) -> StoreError + 'a {
+pub(super) fn io_err<'a>(
+    op: &'static str,
+    path: &'a Path,
+) -> impl FnOnce(io::Error) -> StoreError + 'a {
     move |source| StoreError::Io {
         op,
         path: path.to_owned(),
@@ -225,7 +228,17 @@ fn lock_dir(path: &Path) -> Result<File, StoreError> {
 
 fn load_record(dir: &Path) -> Result<StateRecord, StoreError> {
     let path = dir.join(STATE_FILE);
-    let bytes = match crate::small_file::read(&path) {
+    let read = crate::small_file::read(&path);
+    parse_record(path, read)
+}
+
+/// The record in what a read of `path` gave: a missing file is a container that does
+/// not exist (never created, or deleted meanwhile).
+pub(super) fn parse_record(
+    path: PathBuf,
+    read: io::Result<Vec<u8>>,
+) -> Result<StateRecord, StoreError> {
+    let bytes = match read {
         Ok(bytes) => bytes,
         Err(e) if e.kind() == io::ErrorKind::NotFound => return Err(StoreError::NotExist),
         Err(e) => return Err(io_err("read", &path)(e)),
