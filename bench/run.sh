@@ -28,7 +28,7 @@ done
 if [ ${#need[@]} -gt 0 ]; then
     apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq "${need[@]}" >/dev/null
 fi
-cargo build --release --quiet
+bash scripts/build-release.sh
 WORK=$(mktemp -d /tmp/truman-bench.XXXXXX)
 HUGETLB_MOVED=0
 MASKED=0

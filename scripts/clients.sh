@@ -12,7 +12,7 @@ if [ ! -x "$clients/setup.sh" ]; then
     clients=integration-tests/clients
     echo "clients: ../shared/clients not found, using the copy in $clients"
 fi
-cargo build --release --quiet
+bash scripts/build-release.sh
 bash "$clients/setup.sh"
 export TRUMAN_CLIENTS=$clients
 failed=0

@@ -4,7 +4,7 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 bash scripts/install-deps.sh
-cargo build --release --quiet
+bash scripts/build-release.sh
 truman=$PWD/target/release/truman
 
 bundle=$(mktemp -d /tmp/truman-demo.XXXXXX)
