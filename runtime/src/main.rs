@@ -3,7 +3,9 @@
 //! output and an exit code.
 
 // truman has its own C `main` instead of Rust's wrapper: see `process_start`.
-#![no_main]
+#![cfg_attr(not(test), no_main)]
+// Under test the harness has the main, and what only `main` reaches goes unused.
+#![cfg_attr(test, allow(dead_code))]
 
 mod cli;
 mod logging;
@@ -19,6 +21,7 @@ use libcontainer::state::StateStore;
 
 use cli::{Cli, Command, CreateArgs};
 
+#[cfg(not(test))]
 #[no_mangle]
 pub extern "C" fn main(_argc: libc::c_int, _argv: *const *const libc::c_char) -> libc::c_int {
     process_start::prepare();
