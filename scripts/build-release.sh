@@ -20,4 +20,19 @@ LIBSECCOMP_LIB_PATH=$(dirname "$(realpath "$archive")")
 export LIBSECCOMP_LIB_PATH
 # crt-static goes to the binary's crate alone, the one that links: with it in
 # RUSTFLAGS, the proc-macros built for the host (shared objects) could not be.
-cargo rustc --release --quiet -p truman --bin truman -- -C target-feature=+crt-static
+flags=(-C target-feature=+crt-static)
+# Relative relocations packed (DT_RELR, glibc >= 2.36): 280 KB of relocation table,
+# read at every start, becomes 4 KB.
+flags+=(-C link-arg=-Wl,-z,pack-relative-relocs)
+# The functions of the common paths side by side (scripts/link_order.py says why),
+# through runtime/build.rs so that a new order links again.
+order=$PWD/runtime/link-order.txt
+export TRUMAN_LINK_ORDER=$order
+cargo rustc --release --quiet -p truman --bin truman -- "${flags[@]}"
+# A symbol's name changes with its crate's version and the compiler's: say when the
+# order has gone stale enough to matter.
+listed=$(sort -u "$order" | wc -l)
+gone=$(comm -23 <(sort -u "$order") <(nm --defined-only target/release/truman | awk '{print $3}' | sort -u) | wc -l)
+if [ $((gone * 10)) -gt "$listed" ]; then
+    echo "build-release: $gone of the $listed functions in runtime/link-order.txt are gone: run scripts/link_order.py" >&2
+fi

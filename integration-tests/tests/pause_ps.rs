@@ -17,6 +17,17 @@ fn running(runtime: &Runtime, id: &str) -> Bundle {
     bundle
 }
 
+/// The status `list --format json` gives the container.
+fn listed_status(runtime: &Runtime, id: &str) -> String {
+    let output = runtime.cmd(&["list", "--format", "json"]);
+    output.assert_success();
+    let listed: Vec<serde_json::Value> =
+        serde_json::from_str(&output.stdout).unwrap_or_else(|e| panic!("{e}: {output}"));
+    let entry = listed.iter().find(|c| c["id"] == id);
+    let entry = entry.unwrap_or_else(|| panic!("{id} is not listed: {output}"));
+    entry["status"].as_str().unwrap_or_default().to_owned()
+}
+
 fn ps_json(runtime: &Runtime, id: &str) -> Vec<i32> {
     let output = runtime.cmd(&["ps", "--format", "json", id]);
     output.assert_success();
@@ -84,6 +95,7 @@ fn pause_freezes_every_process_and_resume_thaws_them() {
     runtime.cmd(&["pause", &id]).assert_success();
 
     assert_eq!(runtime.state(&id)["status"], "paused");
+    assert_eq!(listed_status(&runtime, &id), "paused");
     for pid in &pids {
         // A task stopped by the v1 freezer sleeps uninterruptibly.
         assert_eq!(proc_state(*pid), 'D', "process {pid} is not frozen");
@@ -93,6 +105,7 @@ fn pause_freezes_every_process_and_resume_thaws_them() {
     runtime.cmd(&["resume", &id]).assert_success();
 
     assert_eq!(runtime.state(&id)["status"], "running");
+    assert_eq!(listed_status(&runtime, &id), "running");
     for pid in &pids {
         assert_ne!(proc_state(*pid), 'D', "process {pid} is still frozen");
     }

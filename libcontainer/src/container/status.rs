@@ -22,13 +22,12 @@ pub fn status_with(record: &StateRecord, has_fifo: impl FnOnce() -> bool) -> Sta
             Status::Stopped
         };
     }
-    match &record.init {
-        Some(init) if init.is_alive() => {}
-        _ => return Status::Stopped,
-    }
+    let Some(init_state) = record.init.as_ref().and_then(|init| init.live_state()) else {
+        return Status::Stopped;
+    };
     let cgroup = crate::cgroups::path::fs_path(&record.cgroup_path, record.cgroup_driver);
     let frozen = record.cgroup_driver != crate::cgroups::Driver::Disabled
-        && crate::cgroups::freezer::is_frozen(&cgroup);
+        && crate::cgroups::freezer::is_frozen_with_member(&cgroup, init_state);
     if frozen {
         return Status::Paused;
     }

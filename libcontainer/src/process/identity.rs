@@ -27,10 +27,15 @@ impl ProcessIdentity {
     /// True while this very process exists and has not exited: a zombie has finished,
     /// and a PID with another start time is another process.
     pub fn is_alive(&self) -> bool {
-        match read_stat(self.pid) {
-            Some(stat) => stat.starttime == self.start_time && !matches!(stat.state, 'Z' | 'X'),
-            None => false,
-        }
+        self.live_state().is_some()
+    }
+
+    /// The run state `/proc` reports (`R`, `S`, `D`, `T`, ...) while this very process
+    /// is alive, as `is_alive` means it; `None` once it is not.
+    pub fn live_state(&self) -> Option<char> {
+        let stat = read_stat(self.pid)?;
+        (stat.starttime == self.start_time && !matches!(stat.state, 'Z' | 'X'))
+            .then_some(stat.state)
     }
 
     pub fn pid(&self) -> Pid {
