@@ -32,7 +32,7 @@ cargo rustc --release --quiet -p truman --bin truman -- "${flags[@]}"
 # A symbol's name changes with its crate's version and the compiler's: say when the
 # order has gone stale enough to matter.
 listed=$(sort -u "$order" | wc -l)
-gone=$(comm -23 <(sort -u "$order") <(nm --defined-only target/release/truman | awk '{print $3}' | sort -u) | wc -l)
+gone=$(comm -23 <(sort -u "$order") <(nm --defined-only "${CARGO_TARGET_DIR:-target}/release/truman" | awk '{print $3}' | sort -u) | wc -l)
 if [ $((gone * 10)) -gt "$listed" ]; then
     echo "build-release: $gone of the $listed functions in runtime/link-order.txt are gone: run scripts/link_order.py" >&2
 fi

@@ -27,7 +27,7 @@ import sys
 import tempfile
 
 REPO = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
-BINARY = os.path.join(REPO, "target", "release", "truman")
+BINARY = os.path.join(os.environ.get("CARGO_TARGET_DIR", os.path.join(REPO, "target")), "release", "truman")
 OUTPUT = os.path.join(REPO, "runtime", "link-order.txt")
 PAGE = 4096
 

@@ -46,6 +46,7 @@ pub struct Cli {
 }
 
 #[derive(Debug, Subcommand)]
+#[command(defer = true)]
 pub enum Command {
     /// Create a container whose process waits for `start`.
     Create(CreateArgs),
