@@ -157,14 +157,18 @@ def scale(names, total):
     """Containers started and left running, one runtime after the other for each
     container (paired as the rest): the cost of the k-th container as k grows to
     `total`, back to back; then 50 started two at a time; then all removed with
-    delete --force, timed per container."""
+    delete --force, timed per container. The kernel floor is measured beside each
+    step, so that the growth the kernel owes shows apart from the runtimes'."""
     roots = {n: os.path.join(WORK, f"scale-{n}") for n in names}
     per = {n: [] for n in names}
+    # The kernel floor beside each step: what the count costs the kernel itself.
+    per["unshare+chroot"] = []
     for _ in range(total):
         order = names[:]
         random.shuffle(order)
         for name in order:
             per[name].append(create_start(name, roots[name]))
+        per["unshare+chroot"].append(floor())
     pairs = {n: [] for n in names}
     for _ in range(25):
         order = names[:]
@@ -259,6 +263,8 @@ def main():
         for name in names:
             for value in per[name][first - 1:last]:
                 record(f"create+start, containers {first}-{last}", name, value)
+        for value in per["unshare+chroot"][first - 1:last]:
+            record(f"kernel floor, containers {first}-{last} running", "unshare+chroot", value)
     for name in names:
         for value in pairs[name]:
             record("create+start, two at a time (per container)", name, value)

@@ -10,7 +10,8 @@
 # RSS of `run` and `create`; system calls of `run` (strace -f -c); `state` again
 # through hyperfine; create+start of BENCH_SCALE (1000) containers left running, the
 # cost of the k-th as k grows, then 50 more two at a time, then each one's
-# `delete --force`; and the kernel floor (unshare and chroot, no runtime).
+# `delete --force`; and the kernel floor (unshare and chroot, no runtime), also beside
+# each step of the count.
 #
 # BENCH_BASELINE=/path/to/truman adds another build of truman (the commit before a
 # change) as "before"; BENCH_RUNTIMES="truman crun" narrows the set; BENCH_SCALE=200

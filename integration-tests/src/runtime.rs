@@ -52,8 +52,9 @@ struct Tracked {
     init: Option<PidFd>,
     /// Processes `exec --detach` left to us as children.
     execs: Vec<PidFd>,
-    /// The bundle must outlive the container: dropped after the delete.
-    _bundle: Arc<TempDir>,
+    /// The bundle must outlive the container: dropped after the delete (none when
+    /// the container was made through `cmd`, whose caller holds the bundle).
+    _bundle: Option<Arc<TempDir>>,
 }
 
 /// A runtime binary with a private state directory (`--root`).
@@ -196,6 +197,7 @@ impl Runtime {
     #[track_caller]
     pub fn cmd(&self, args: &[&str]) -> Output {
         let args: Vec<OsString> = args.iter().map(OsString::from).collect();
+        self.track_made_by(&args);
         self.invoke(&args, StdoutTo::File, None)
             .unwrap_or_else(|e| panic!("{e}"))
     }
@@ -205,6 +207,7 @@ impl Runtime {
     #[track_caller]
     pub fn cmd_with_stdin(&self, args: &[&str], input: &str) -> Output {
         let args: Vec<OsString> = args.iter().map(OsString::from).collect();
+        self.track_made_by(&args);
         self.invoke_with_stdin(&args, StdoutTo::File, None, Some(input))
             .unwrap_or_else(|e| panic!("{e}"))
     }
@@ -388,6 +391,31 @@ impl Runtime {
     /// directory of their own (`../x`, `a/b`, empty) are not deleted later:
     /// a runtime that mishandles them must not be pointed at them again.
     fn track(&self, id: &str, bundle: &Bundle) {
+        self.track_kept(id, Some(bundle.keep_alive()));
+    }
+
+    /// Tracks the container a `create` or `run` given to `cmd` makes (its id is the
+    /// last argument), so that the drop guard deletes it too.
+    fn track_made_by(&self, args: &[OsString]) {
+        let mut words = args.iter();
+        while let Some(word) = words.next() {
+            if ["--root", "--log", "--log-format"]
+                .map(OsString::from)
+                .contains(word)
+            {
+                words.next();
+            } else if !word.to_string_lossy().starts_with('-') {
+                if word == "create" || word == "run" {
+                    if let Some(id) = args.last() {
+                        self.track_kept(&id.to_string_lossy(), None);
+                    }
+                }
+                return;
+            }
+        }
+    }
+
+    fn track_kept(&self, id: &str, bundle: Option<Arc<TempDir>>) {
         let plain = !id.is_empty()
             && id != "."
             && id != ".."
@@ -400,7 +428,7 @@ impl Runtime {
                 id: id.to_string(),
                 init: None,
                 execs: Vec::new(),
-                _bundle: bundle.keep_alive(),
+                _bundle: bundle,
             });
         }
     }

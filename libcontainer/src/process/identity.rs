@@ -14,6 +14,19 @@ pub struct ProcessIdentity {
     pub start_time: u64,
 }
 
+/// A live process, as its `/proc/<pid>/stat` shows it.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Live {
+    /// The run state: `R`, `S`, `D`, `T`...
+    pub state: char,
+    /// Whether it has called execve since it was forked: a container's init has once
+    /// it runs the container's program.
+    pub exec_since_fork: bool,
+}
+
+/// The kernel's flag of a process forked and not yet exec'd (include/linux/sched.h).
+const PF_FORKNOEXEC: u32 = 0x40;
+
 impl ProcessIdentity {
     /// Reads the identity of a live process, or `None` if it is gone.
     pub fn of(pid: Pid) -> Option<Self> {
@@ -27,15 +40,17 @@ impl ProcessIdentity {
     /// True while this very process exists and has not exited: a zombie has finished,
     /// and a PID with another start time is another process.
     pub fn is_alive(&self) -> bool {
-        self.live_state().is_some()
+        self.live().is_some()
     }
 
-    /// The run state `/proc` reports (`R`, `S`, `D`, `T`, ...) while this very process
-    /// is alive, as `is_alive` means it; `None` once it is not.
-    pub fn live_state(&self) -> Option<char> {
+    /// What `/proc` says of this very process while it is alive, as `is_alive`
+    /// means it; `None` once it is not.
+    pub fn live(&self) -> Option<Live> {
         let stat = read_stat(self.pid)?;
-        (stat.starttime == self.start_time && !matches!(stat.state, 'Z' | 'X'))
-            .then_some(stat.state)
+        (stat.starttime == self.start_time && !matches!(stat.state, 'Z' | 'X')).then_some(Live {
+            state: stat.state,
+            exec_since_fork: stat.flags & PF_FORKNOEXEC == 0,
+        })
     }
 
     pub fn pid(&self) -> Pid {
@@ -62,5 +77,27 @@ mod tests {
             ..me
         };
         assert!(!other.is_alive());
+    }
+
+    #[test]
+    fn a_forked_child_has_not_exec_d_until_it_does() {
+        // This test binary was exec'd by cargo.
+        let me = ProcessIdentity::of(nix::unistd::getpid()).unwrap();
+        assert!(me.live().unwrap().exec_since_fork);
+
+        // SAFETY: the child only calls pause and _exit, both async-signal-safe.
+        let child = match unsafe { nix::unistd::fork() }.unwrap() {
+            nix::unistd::ForkResult::Child => loop {
+                // SAFETY: waits for the signal that ends it.
+                unsafe { libc::pause() };
+            },
+            nix::unistd::ForkResult::Parent { child } => child,
+        };
+        let forked = ProcessIdentity::of(child).unwrap();
+        let exec_since_fork = forked.live().unwrap().exec_since_fork;
+        nix::sys::signal::kill(child, nix::sys::signal::Signal::SIGKILL).unwrap();
+        nix::sys::wait::waitpid(child, None).unwrap();
+        assert!(!exec_since_fork);
+        assert!(!forked.is_alive());
     }
 }
