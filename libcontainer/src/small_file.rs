@@ -4,7 +4,7 @@
 //! (its record, its init's `/proc/<pid>/stat`, its freezer state).
 
 use std::fs::File;
-use std::io::{self, Read};
+use std::io;
 use std::os::fd::BorrowedFd;
 use std::path::Path;
 
@@ -23,22 +23,21 @@ pub(crate) fn read_at(dir: BorrowedFd<'_>, name: &Path) -> io::Result<Vec<u8>> {
     read_whole(File::from(fd))
 }
 
-fn read_whole(mut file: File) -> io::Result<Vec<u8>> {
-    const FIRST: usize = 4096;
-    let mut bytes = vec![0; FIRST];
-    let mut filled = 0;
+fn read_whole(file: File) -> io::Result<Vec<u8>> {
+    // Read into the vector's spare room, which is never zeroed first: zeroing a page
+    // per file was a tenth of `list`'s own work.
+    let mut bytes = Vec::with_capacity(4096);
     loop {
-        let n = match file.read(&mut bytes[filled..]) {
+        let room = bytes.capacity() - bytes.len();
+        let n = match rustix::io::read(&file, rustix::buffer::spare_capacity(&mut bytes)) {
             Ok(n) => n,
-            Err(e) if e.kind() == io::ErrorKind::Interrupted => continue,
-            Err(e) => return Err(e),
+            Err(rustix::io::Errno::INTR) => continue,
+            Err(e) => return Err(e.into()),
         };
-        filled += n;
-        if n == 0 || filled < bytes.len() {
-            bytes.truncate(filled);
+        if n == 0 || n < room {
             return Ok(bytes);
         }
-        bytes.resize(bytes.len() * 2, 0);
+        bytes.reserve(bytes.capacity());
     }
 }
 

@@ -7,10 +7,11 @@ use serde::Serialize;
 
 use crate::cli::ListFormat;
 
+/// `value` as indented JSON, in one write: stdout writes each line alone otherwise.
 pub fn json<T: Serialize>(value: &T) -> anyhow::Result<()> {
-    let mut out = std::io::stdout().lock();
-    serde_json::to_writer_pretty(&mut out, value)?;
-    out.write_all(b"\n")?;
+    let mut text = serde_json::to_vec_pretty(value)?;
+    text.push(b'\n');
+    std::io::stdout().lock().write_all(&text)?;
     Ok(())
 }
 

@@ -5,9 +5,9 @@ use std::path::PathBuf;
 
 use serde::Serialize;
 
-use super::status::{status_of, status_with};
+use super::status::status_with;
 use crate::id::ContainerId;
-use crate::state::{StateRecord, StateStore, Status};
+use crate::state::{StateRecord, StateStore, StateSummary, Status};
 use crate::Result;
 
 /// The OCI state of a container, plus runc's `owner`.
@@ -29,31 +29,36 @@ pub struct ContainerState {
 
 impl ContainerState {
     pub(crate) fn from_record(record: &StateRecord, status: Status) -> Self {
+        Self::from_summary(record.summary(), status)
+    }
+
+    fn from_summary(summary: StateSummary, status: Status) -> Self {
         let pid = match status {
             Status::Stopped => 0,
-            _ => record.init.map(|i| i.pid).unwrap_or(0),
+            _ => summary.init.map(|i| i.pid).unwrap_or(0),
         };
         Self {
-            oci_version: record.oci_version.clone(),
-            id: record.id.clone(),
+            oci_version: summary.oci_version,
+            id: summary.id,
             pid,
             status,
-            bundle: record.bundle.clone(),
-            rootfs: record.rootfs.clone(),
-            created: record
+            bundle: summary.bundle,
+            rootfs: summary.rootfs,
+            created: summary
                 .created
                 .to_rfc3339_opts(chrono::SecondsFormat::Nanos, true),
             owner: String::new(),
-            annotations: record.annotations.clone(),
+            annotations: summary.annotations,
         }
     }
 }
 
 pub fn state(store: &StateStore, id: &str) -> Result<ContainerState> {
     let id = ContainerId::parse(id)?;
-    let record = store.load(&id)?;
-    let status = status_of(&record, &store.fifo_path(&id));
-    Ok(ContainerState::from_record(&record, status))
+    let summary = store.load_summary(&id)?;
+    let fifo = store.fifo_path(&id);
+    let status = status_with(&summary, || fifo.exists());
+    Ok(ContainerState::from_summary(summary, status))
 }
 
 /// Every container under the root; one that vanished while listing is skipped.
@@ -65,11 +70,11 @@ pub fn list(store: &StateStore) -> Result<Vec<ContainerState>> {
     // Each lookup reads the user database: once per owner, not per container.
     let mut names = HashMap::new();
     for id in store.ids()? {
-        let Ok(record) = reader.load(&id) else {
+        let Ok(summary) = reader.load(&id) else {
             continue;
         };
-        let status = status_with(&record, || reader.has_fifo(&id));
-        let mut state = ContainerState::from_record(&record, status);
+        let status = status_with(&summary, || reader.has_fifo(&id));
+        let mut state = ContainerState::from_summary(summary, status);
         // runc names the owner in `list` only; `state` leaves it empty.
         if let Ok(uid) = reader.owner(&id) {
             state.owner = names.entry(uid).or_insert_with(|| user_name(uid)).clone();

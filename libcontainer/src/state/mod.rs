@@ -5,8 +5,10 @@ mod reader;
 mod record;
 mod status;
 mod store;
+mod summary;
 
 pub use reader::RootReader;
 pub use record::StateRecord;
 pub use status::Status;
 pub use store::{ContainerDir, StateStore, StoreError};
+pub use summary::StateSummary;

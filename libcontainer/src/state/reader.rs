@@ -10,7 +10,7 @@ use std::path::Path;
 use rustix::fs::{AtFlags, Mode, OFlags};
 
 use super::store::{io_err, parse_record, EXEC_FIFO, STATE_FILE};
-use super::{StateRecord, StateStore, StoreError};
+use super::{StateStore, StateSummary, StoreError};
 use crate::id::ContainerId;
 
 pub struct RootReader<'a> {
@@ -32,7 +32,7 @@ impl StateStore {
 }
 
 impl RootReader<'_> {
-    pub fn load(&self, id: &ContainerId) -> Result<StateRecord, StoreError> {
+    pub fn load(&self, id: &ContainerId) -> Result<StateSummary, StoreError> {
         let name = Path::new(id.as_str()).join(STATE_FILE);
         let read = crate::small_file::read_at(self.root.as_fd(), &name);
         parse_record(self.store.root().join(name), read)

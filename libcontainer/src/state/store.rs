@@ -124,6 +124,11 @@ impl StateStore {
         load_record(&self.dir_of(id))
     }
 
+    /// The part of the record `state` needs (see [`super::StateSummary`]).
+    pub fn load_summary(&self, id: &ContainerId) -> Result<super::StateSummary, StoreError> {
+        load_record(&self.dir_of(id))
+    }
+
     pub fn fifo_path(&self, id: &ContainerId) -> PathBuf {
         self.dir_of(id).join(EXEC_FIFO)
     }
@@ -226,7 +231,7 @@ fn lock_dir(path: &Path) -> Result<File, StoreError> {
     }
 }
 
-fn load_record(dir: &Path) -> Result<StateRecord, StoreError> {
+fn load_record<T: serde::de::DeserializeOwned>(dir: &Path) -> Result<T, StoreError> {
     let path = dir.join(STATE_FILE);
     let read = crate::small_file::read(&path);
     parse_record(path, read)
@@ -234,10 +239,10 @@ fn load_record(dir: &Path) -> Result<StateRecord, StoreError> {
 
 /// The record in what a read of `path` gave: a missing file is a container that does
 /// not exist (never created, or deleted meanwhile).
-pub(super) fn parse_record(
+pub(super) fn parse_record<T: serde::de::DeserializeOwned>(
     path: PathBuf,
     read: io::Result<Vec<u8>>,
-) -> Result<StateRecord, StoreError> {
+) -> Result<T, StoreError> {
     let bytes = match read {
         Ok(bytes) => bytes,
         Err(e) if e.kind() == io::ErrorKind::NotFound => return Err(StoreError::NotExist),
@@ -252,6 +257,7 @@ mod tests {
     use std::path::PathBuf;
 
     use super::*;
+    use crate::process::ProcessIdentity;
 
     fn record(id: &str) -> StateRecord {
         StateRecord {
@@ -308,6 +314,32 @@ mod tests {
             .map(|e| e.unwrap().file_name())
             .collect();
         assert_eq!(names, vec![std::ffi::OsString::from("state.json")]);
+    }
+
+    #[test]
+    fn a_saved_record_s_summary_holds_every_field_it_names() {
+        let root = tempfile::tempdir().unwrap();
+        let store = StateStore::new(root.path());
+        let dir = store.create(&id("s")).unwrap();
+        let identity = ProcessIdentity {
+            pid: 7,
+            start_time: 9,
+        };
+        let mut full = record("s");
+        full.annotations.insert("k".into(), "v".into());
+        full.cgroup_driver = crate::cgroups::Driver::Systemd;
+        full.creator = Some(identity);
+        full.init = Some(identity);
+        full.process = Some(Default::default());
+        dir.save(&full).unwrap();
+
+        let summary = store.load_summary(&id("s")).unwrap();
+        let expected = full.summary();
+        assert_eq!(
+            format!("{summary:?}"),
+            format!("{expected:?}"),
+            "the summary read back differs from the record's"
+        );
     }
 
     #[test]
