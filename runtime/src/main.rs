@@ -267,8 +267,6 @@ fn update_resources(args: &cli::UpdateArgs) -> anyhow::Result<libcontainer::spec
     Ok(flags.to_resources())
 }
 
-/// A command line clap refused. Callers show the last error line of `--log`, so the
-/// refusal goes there too when the flags that name the log could be found.
 /// clap's `Parser::try_parse`, except that the tree of commands and flags is not
 /// freed: the process ends soon after, and freeing it was a third of the parse
 /// (callgrind, `list`).
@@ -280,6 +278,8 @@ fn parse_command_line() -> Result<Cli, clap::Error> {
     parsed
 }
 
+/// A command line clap refused. Callers show the last error line of `--log`, so the
+/// refusal goes there too when the flags that name the log could be found.
 fn usage_error(error: clap::Error) -> u8 {
     use clap::error::ErrorKind;
     if matches!(

@@ -54,8 +54,8 @@ impl Facts<'_> {
             return Status::Stopped;
         };
         let cgroup = crate::cgroups::path::fs_path(self.cgroup_path, self.cgroup_driver);
-        let frozen = self.cgroup_driver != Driver::Disabled
-            && crate::cgroups::freezer::is_frozen_with_member(&cgroup, init.state);
+        let frozen =
+            self.cgroup_driver != Driver::Disabled && crate::cgroups::freezer::is_frozen(&cgroup);
         if frozen {
             return Status::Paused;
         }

@@ -17,8 +17,6 @@ pub struct ProcessIdentity {
 /// A live process, as its `/proc/<pid>/stat` shows it.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct Live {
-    /// The run state: `R`, `S`, `D`, `T`...
-    pub state: char,
     /// Whether it has called execve since it was forked: a container's init has once
     /// it runs the container's program.
     pub exec_since_fork: bool,
@@ -48,7 +46,6 @@ impl ProcessIdentity {
     pub fn live(&self) -> Option<Live> {
         let stat = read_stat(self.pid)?;
         (stat.starttime == self.start_time && !matches!(stat.state, 'Z' | 'X')).then_some(Live {
-            state: stat.state,
             exec_since_fork: stat.flags & PF_FORKNOEXEC == 0,
         })
     }
