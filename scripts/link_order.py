@@ -187,8 +187,10 @@ def main():
             f.write("".join(n + "\n" for n in order))
         print(f"link_order: {len(order)} functions -> {OUTPUT}")
     finally:
-        if mounted:
-            subprocess.run(["umount", mnt])
+        if mounted and subprocess.run(["umount", mnt]).returncode != 0:
+            # Something still holds it (a container left behind): detach it anyway,
+            # so that the loop device goes when the last user does.
+            subprocess.run(["umount", "--lazy", mnt])
         subprocess.run(["losetup", "-d", loop])
         shutil.rmtree(work, ignore_errors=True)
 
