@@ -97,7 +97,7 @@ def phases(truman, work):
     shutil.copy(shutil.which("busybox"), os.path.join(rootfs, "bin", "busybox"))
     for applet in ("sh", "true", "sleep"):
         os.symlink("busybox", os.path.join(rootfs, "bin", applet))
-    subprocess.run([truman, "spec"], cwd=work, check=True)
+    run(truman, "spec", cwd=work)
     config_path = os.path.join(work, "config.json")
     with open(config_path) as f:
         config = json.load(f)

@@ -1,9 +1,10 @@
 //! What the process needs before truman's code runs, done in place of Rust's own
 //! `main` wrapper. That wrapper costs about 0.2 ms of every command (a hello world
-//! 1.34 ms with it, 1.16 ms without; truman --version 0.91x, paired): it finds the main thread's stack guard through
-//! `pthread_getattr_np`, which reads and parses /proc/self/maps, and installs
-//! stack-overflow handlers on an alternate stack. create, run and exec start twice
-//! (the re-exec of CVE-2019-5736), so they paid it twice. Of what it does, truman
+//! 1.34 ms with it, 1.16 ms without; truman --version 0.91x, paired): it finds the
+//! main thread's stack guard through `pthread_getattr_np`, which reads and parses
+//! /proc/self/maps, and installs stack-overflow handlers on an alternate stack.
+//! create, run and exec start twice (the re-exec of CVE-2019-5736), so they paid it
+//! twice. Of what it does, truman
 //! relies on two things, kept here; a stack overflow is a plain SIGSEGV without it.
 
 /// Ignores SIGPIPE, so that writing to a reader that went away (a closed log pipe,
