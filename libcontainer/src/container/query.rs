@@ -5,7 +5,7 @@ use std::path::PathBuf;
 
 use serde::Serialize;
 
-use super::status::status_with;
+use super::status::{status_with, StatusDirs};
 use crate::id::ContainerId;
 use crate::state::{StateRecord, StateStore, StateSummary, Status};
 use crate::Result;
@@ -57,7 +57,7 @@ pub fn state(store: &StateStore, id: &str) -> Result<ContainerState> {
     let id = ContainerId::parse(id)?;
     let summary = store.load_summary(&id)?;
     let fifo = store.fifo_path(&id);
-    let status = status_with(&summary, || fifo.exists());
+    let status = status_with(&summary, || fifo.exists(), None);
     Ok(ContainerState::from_summary(summary, status))
 }
 
@@ -69,11 +69,12 @@ pub fn list(store: &StateStore) -> Result<Vec<ContainerState>> {
     let mut states = Vec::new();
     // Each lookup reads the user database: once per owner, not per container.
     let mut names = HashMap::new();
+    let dirs = StatusDirs::open();
     for id in store.ids()? {
         let Ok(summary) = reader.load(&id) else {
             continue;
         };
-        let status = status_with(&summary, || reader.has_fifo(&id));
+        let status = status_with(&summary, || reader.has_fifo(&id), Some(&dirs));
         let mut state = ContainerState::from_summary(summary, status);
         // runc names the owner in `list` only; `state` leaves it empty.
         if let Ok(uid) = reader.owner(&id) {

@@ -1,10 +1,12 @@
 //! A process as the kernel names it over time: a PID alone can be recycled, so every
 //! process truman remembers is stored with its start time.
 
-use std::path::Path;
+use std::os::fd::BorrowedFd;
 
 use nix::unistd::Pid;
 use serde::{Deserialize, Serialize};
+
+use super::stat::Stat;
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
 pub struct ProcessIdentity {
@@ -28,10 +30,10 @@ const PF_FORKNOEXEC: u32 = 0x40;
 impl ProcessIdentity {
     /// Reads the identity of a live process, or `None` if it is gone.
     pub fn of(pid: Pid) -> Option<Self> {
-        let stat = read_stat(pid.as_raw())?;
+        let stat = Stat::of(pid.as_raw())?;
         Some(Self {
             pid: pid.as_raw(),
-            start_time: stat.starttime,
+            start_time: stat.start_time,
         })
     }
 
@@ -44,8 +46,13 @@ impl ProcessIdentity {
     /// What `/proc` says of this very process while it is alive, as `is_alive`
     /// means it; `None` once it is not.
     pub fn live(&self) -> Option<Live> {
-        let stat = read_stat(self.pid)?;
-        (stat.starttime == self.start_time && !matches!(stat.state, 'Z' | 'X')).then_some(Live {
+        self.live_in(None)
+    }
+
+    /// As [`ProcessIdentity::live`], read below `proc`, an open `/proc`, if given.
+    pub(crate) fn live_in(&self, proc: Option<BorrowedFd<'_>>) -> Option<Live> {
+        let stat = Stat::of_in(proc, self.pid)?;
+        (stat.start_time == self.start_time && !matches!(stat.state, b'Z' | b'X')).then_some(Live {
             exec_since_fork: stat.flags & PF_FORKNOEXEC == 0,
         })
     }
@@ -53,12 +60,6 @@ impl ProcessIdentity {
     pub fn pid(&self) -> Pid {
         Pid::from_raw(self.pid)
     }
-}
-
-fn read_stat(pid: i32) -> Option<procfs::process::Stat> {
-    use procfs::FromRead;
-    let bytes = crate::small_file::read(Path::new(&format!("/proc/{pid}/stat"))).ok()?;
-    procfs::process::Stat::from_read(&bytes[..]).ok()
 }
 
 #[cfg(test)]

@@ -9,6 +9,7 @@ pub mod pidfd;
 pub mod sealed_exe;
 pub mod send_fd;
 pub mod socket_activation;
+mod stat;
 pub mod task_attributes;
 
 pub use identity::ProcessIdentity;
