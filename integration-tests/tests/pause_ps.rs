@@ -125,3 +125,41 @@ fn delete_force_kills_a_paused_container() {
     assert_eq!(integration_tests::wait_exit(init), 128 + libc::SIGKILL);
     assert!(integration_tests::leftover_cgroups(&id).is_empty());
 }
+
+/// A created container frozen by someone else (truman pauses only running ones):
+/// `state` and `list` call it `created`, as crun and the OCI spec do (its program has
+/// not run), while `delete --force` still sees the freezer, thaws it and removes it.
+#[test]
+fn a_created_container_frozen_from_outside_reads_created_and_delete_force_thaws_it() {
+    let runtime = Runtime::under_test();
+    let id = unique_id();
+    let bundle = Bundle::new(&id).args(&["true"]).write();
+    runtime.create(&id, &bundle, &[]).assert_success();
+    let init = runtime.init_pid(&id);
+    let freezer = std::path::Path::new("/sys/fs/cgroup/freezer")
+        .join(integration_tests::CGROUP_TEST_PARENT)
+        .join(&id)
+        .join("freezer.state");
+    if !freezer.exists() {
+        eprintln!("skipped: no v1 freezer here ({})", freezer.display());
+        return;
+    }
+    std::fs::write(&freezer, "FROZEN").unwrap();
+    // The kernel freezes the tasks after the write returns (FREEZING, then FROZEN);
+    // v1 has no event for it, so its state is read until it says so.
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(10);
+    while std::fs::read_to_string(&freezer).unwrap().trim() != "FROZEN" {
+        assert!(std::time::Instant::now() < deadline, "never FROZEN");
+        std::thread::yield_now();
+    }
+    assert_eq!(proc_state(init), 'D', "the init is not frozen");
+
+    assert_eq!(runtime.state(&id)["status"], "created");
+    assert_eq!(listed_status(&runtime, &id), "created");
+    runtime.cmd(&["pause", &id]).assert_failure();
+
+    runtime.delete(&id, true).assert_success();
+
+    assert_eq!(integration_tests::wait_exit(init), 128 + libc::SIGKILL);
+    assert!(integration_tests::leftover_cgroups(&id).is_empty());
+}

@@ -17,7 +17,7 @@ pub fn status_of(record: &StateRecord, fifo: &Path) -> Status {
         cgroup_path: &record.cgroup_path,
         cgroup_driver: record.cgroup_driver,
     };
-    facts.status(|| fifo.exists(), None)
+    facts.status(|| fifo.exists(), None, Precedence::Freezer)
 }
 
 /// `/proc` and the v1 freezer hierarchy, opened once by a caller that derives many
@@ -72,7 +72,21 @@ pub fn status_with(
         cgroup_path: &summary.cgroup_path,
         cgroup_driver: summary.cgroup_driver,
     };
-    facts.status(has_fifo, dirs)
+    facts.status(has_fifo, dirs, Precedence::Program)
+}
+
+/// Which fact decides for a container that is both frozen and still waiting for
+/// `start`. truman never pauses a created container (`pause` wants it running), so
+/// only a freezer written by someone else makes one.
+#[derive(Clone, Copy, PartialEq, Eq)]
+enum Precedence {
+    /// `paused`, as runc says: what `pause`, `resume` and `delete` act on, which
+    /// must know to thaw it before a kill can end it.
+    Freezer,
+    /// `created`, as crun says and as the OCI spec defines it (its program has not
+    /// run): what `state` and `list` print. It spares them the freezer's file for
+    /// every container waiting for `start`, 3 of their 7 system calls for one.
+    Program,
 }
 
 /// What a status is derived from, in a full record or its summary.
@@ -84,7 +98,12 @@ struct Facts<'a> {
 }
 
 impl Facts<'_> {
-    fn status(&self, has_fifo: impl FnOnce() -> bool, dirs: Option<&StatusDirs>) -> Status {
+    fn status(
+        &self,
+        has_fifo: impl FnOnce() -> bool,
+        dirs: Option<&StatusDirs>,
+        precedence: Precedence,
+    ) -> Status {
         // A recorded creator means `create` has not finished: still under way while that
         // truman lives; never to finish if it died, whatever state its init is left in
         // (it may not have noticed yet that truman is gone).
@@ -101,25 +120,27 @@ impl Facts<'_> {
         else {
             return Status::Stopped;
         };
-        let cgroup = crate::cgroups::path::fs_path(self.cgroup_path, self.cgroup_driver);
-        let frozen = self.cgroup_driver != Driver::Disabled
-            && crate::cgroups::freezer::is_frozen_in(
-                dirs.and_then(StatusDirs::freezer_v1),
-                &cgroup,
-            );
-        if frozen {
-            return Status::Paused;
-        }
         // An init that has exec'd runs the container's program: it is past the fifo,
         // which `start` may not have removed yet. Only one still in truman's code can be
         // waiting at the fifo.
-        if init.exec_since_fork {
-            return Status::Running;
+        let waiting = || !init.exec_since_fork && has_fifo();
+        match precedence {
+            Precedence::Freezer => match self.frozen(dirs) {
+                true => Status::Paused,
+                false if waiting() => Status::Created,
+                false => Status::Running,
+            },
+            Precedence::Program => match waiting() {
+                true => Status::Created,
+                false if self.frozen(dirs) => Status::Paused,
+                false => Status::Running,
+            },
         }
-        if has_fifo() {
-            Status::Created
-        } else {
-            Status::Running
-        }
+    }
+
+    fn frozen(&self, dirs: Option<&StatusDirs>) -> bool {
+        let cgroup = crate::cgroups::path::fs_path(self.cgroup_path, self.cgroup_driver);
+        self.cgroup_driver != Driver::Disabled
+            && crate::cgroups::freezer::is_frozen_in(dirs.and_then(StatusDirs::freezer_v1), &cgroup)
     }
 }
