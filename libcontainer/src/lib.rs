@@ -5,6 +5,7 @@
 //! nothing here reads flags or prints.
 
 pub mod cgroups;
+pub mod checkpoint;
 mod console;
 pub mod container;
 mod error;

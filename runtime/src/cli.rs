@@ -96,6 +96,10 @@ pub enum Command {
     },
     /// Run one more process in a container.
     Exec(ExecArgs),
+    /// Checkpoint a running container through CRIU.
+    Checkpoint(CheckpointArgs),
+    /// Restore a container from a CRIU checkpoint.
+    Restore(RestoreArgs),
     /// Change a running container's resource limits.
     Update(UpdateArgs),
     /// Print a container's resource usage and OOM events as JSON lines.
@@ -148,6 +152,97 @@ pub struct CreateArgs {
     pub no_new_keyring: bool,
     #[arg(long, default_value_t = 0)]
     pub preserve_fds: u32,
+    pub id: String,
+}
+
+/// The CRIU options both `checkpoint` and `restore` take, as runc names them.
+#[derive(Debug, Args)]
+pub struct CriuArgs {
+    /// The checkpoint's directory (default: ./checkpoint).
+    #[arg(long)]
+    pub image_path: Option<PathBuf>,
+    /// Where CRIU writes its log and statistics (default: the image directory).
+    #[arg(long)]
+    pub work_path: Option<PathBuf>,
+    /// Allow open TCP connections.
+    #[arg(long)]
+    pub tcp_established: bool,
+    /// Allow external unix sockets.
+    #[arg(long)]
+    pub ext_unix_sk: bool,
+    /// Allow shell jobs.
+    #[arg(long)]
+    pub shell_job: bool,
+    /// Handle file locks.
+    #[arg(long)]
+    pub file_locks: bool,
+    /// cgroups mode: soft, full, strict or ignore.
+    #[arg(long)]
+    pub manage_cgroups_mode: Option<String>,
+    /// A namespace not to checkpoint (only `network`; truman never checkpoints it).
+    #[arg(long)]
+    pub empty_ns: Vec<String>,
+    /// Deduplicate memory pages against the parent image.
+    #[arg(long)]
+    pub auto_dedup: bool,
+    /// Restore memory pages on demand (userfaultfd).
+    #[arg(long)]
+    pub lazy_pages: bool,
+}
+
+#[derive(Debug, Args)]
+// podman may give --leave-running twice.
+#[command(args_override_self = true)]
+pub struct CheckpointArgs {
+    #[command(flatten)]
+    pub criu: CriuArgs,
+    /// A previous checkpoint, relative to the image directory.
+    #[arg(long)]
+    pub parent_path: Option<PathBuf>,
+    /// Leave the container running after the checkpoint.
+    #[arg(long)]
+    pub leave_running: bool,
+    /// With --lazy-pages: write a byte to this fd once the pages can be fetched.
+    #[arg(long, allow_negative_numbers = true)]
+    pub status_fd: Option<i32>,
+    /// ADDRESS:PORT of a CRIU page server to send the memory to.
+    #[arg(long)]
+    pub page_server: Option<String>,
+    /// Dump only the memory, for a later checkpoint with --parent-path.
+    #[arg(long)]
+    pub pre_dump: bool,
+    pub id: String,
+}
+
+#[derive(Debug, Args)]
+#[command(args_override_self = true)]
+pub struct RestoreArgs {
+    #[command(flatten)]
+    pub criu: CriuArgs,
+    #[arg(short, long, default_value = ".")]
+    pub bundle: PathBuf,
+    /// Leave once the container runs.
+    #[arg(short, long)]
+    pub detach: bool,
+    #[arg(long)]
+    pub pid_file: Option<PathBuf>,
+    #[arg(long)]
+    pub console_socket: Option<PathBuf>,
+    /// Do not adopt the container's orphaned processes (containerd spells it
+    /// `-no-subreaper`).
+    #[arg(long)]
+    pub no_subreaper: bool,
+    #[arg(long)]
+    pub no_pivot: bool,
+    /// Accepted as conmon passes it; a restored container has the keyring it had.
+    #[arg(long, hide = true)]
+    pub no_new_keyring: bool,
+    /// LSM profile for the restored processes, TYPE:LABEL.
+    #[arg(long)]
+    pub lsm_profile: Option<String>,
+    /// LSM mount context for the restored mounts.
+    #[arg(long)]
+    pub lsm_mount_context: Option<String>,
     pub id: String,
 }
 

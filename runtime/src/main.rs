@@ -176,6 +176,34 @@ fn execute(cli: Cli) -> anyhow::Result<u8> {
             };
             container::events(&store, &id, interval, &mut output::event_line)?;
         }
+        Command::Checkpoint(args) => {
+            let options = libcontainer::checkpoint::CheckpointOptions {
+                criu: criu_options(&args.criu)?,
+                parent_path: args.parent_path,
+                leave_running: args.leave_running,
+                status_fd: args.status_fd.filter(|fd| *fd >= 0),
+                page_server: args.page_server,
+                pre_dump: args.pre_dump,
+            };
+            libcontainer::checkpoint::checkpoint(&store, &args.id, &options)?;
+        }
+        Command::Restore(args) => {
+            let options = libcontainer::checkpoint::RestoreOptions {
+                id: args.id,
+                criu: criu_options(&args.criu)?,
+                bundle: args.bundle,
+                detach: args.detach,
+                pid_file: args.pid_file,
+                console_socket: args.console_socket,
+                no_subreaper: args.no_subreaper,
+                no_pivot: args.no_pivot,
+                lsm_profile: args.lsm_profile,
+                lsm_mount_context: args.lsm_mount_context,
+                cgroup_driver,
+            };
+            let code = container::restored(&store, &options)?;
+            return Ok(code.clamp(0, 255) as u8);
+        }
         Command::Features => output::features(&libcontainer::features::features())?,
         Command::Spec { bundle } => {
             let rootless = cli.rootless.as_deref() == Some("true");
@@ -183,6 +211,35 @@ fn execute(cli: Cli) -> anyhow::Result<u8> {
         }
     }
     Ok(SUCCESS)
+}
+
+fn criu_options(args: &cli::CriuArgs) -> anyhow::Result<libcontainer::checkpoint::CriuOptions> {
+    use libcontainer::checkpoint::CgroupsMode;
+    let manage_cgroups_mode = match &args.manage_cgroups_mode {
+        None => None,
+        Some(mode) => Some(CgroupsMode::parse(mode).ok_or_else(|| {
+            anyhow::anyhow!("--manage-cgroups-mode {mode}: not soft, full, strict or ignore")
+        })?),
+    };
+    if let Some(ns) = args.empty_ns.iter().find(|ns| *ns != "network") {
+        anyhow::bail!("--empty-ns {ns}: only network is supported");
+    }
+    let image_path = match &args.image_path {
+        Some(path) => path.clone(),
+        None => std::env::current_dir()?.join("checkpoint"),
+    };
+    Ok(libcontainer::checkpoint::CriuOptions {
+        image_path,
+        work_path: args.work_path.clone(),
+        tcp_established: args.tcp_established,
+        ext_unix_sk: args.ext_unix_sk,
+        shell_job: args.shell_job,
+        file_locks: args.file_locks,
+        manage_cgroups_mode,
+        empty_network: !args.empty_ns.is_empty(),
+        auto_dedup: args.auto_dedup,
+        lazy_pages: args.lazy_pages,
+    })
 }
 
 fn exec_options(args: cli::ExecArgs) -> container::ExecOptions {
@@ -272,7 +329,12 @@ fn update_resources(args: &cli::UpdateArgs) -> anyhow::Result<libcontainer::spec
 /// (callgrind, `list`).
 fn parse_command_line() -> Result<Cli, clap::Error> {
     let command = Box::leak(Box::new(Cli::command()));
-    let mut matches = command.try_get_matches_from_mut(std::env::args_os())?;
+    // containerd's shim passes `-no-subreaper` to restore, a Go flag with one dash.
+    let args = std::env::args_os().map(|a| match a.to_str() {
+        Some("-no-subreaper") => "--no-subreaper".into(),
+        _ => a,
+    });
+    let mut matches = command.try_get_matches_from_mut(args)?;
     let parsed = Cli::from_arg_matches_mut(&mut matches).map_err(|e| e.format(command));
     std::mem::forget(matches);
     parsed

@@ -161,7 +161,7 @@ pub(crate) fn create_with(
     }
 }
 
-fn new_record(
+pub(crate) fn new_record(
     id: &ContainerId,
     bundle: &Bundle,
     options: &CreateOptions,
@@ -200,6 +200,7 @@ fn new_record(
         intel_rdt: None,
         personality: linux.and_then(|l| l.personality().clone()),
         memory_policy: linux.and_then(|l| l.memory_policy().clone()),
+        stdio: None,
     }
 }
 
@@ -407,6 +408,8 @@ fn build(
     let init = ProcessIdentity::of(pid)
         .ok_or_else(|| Error::Init("init process exited during setup".into()))?;
     record.init = Some(init);
+    // Before the container's program can move them: what a checkpoint names.
+    record.stdio = Some(crate::checkpoint::stdio_of(pid.as_raw()));
     dir.save(record)?;
     // The init enters its cgroup first thing after Go (on cgroup2 the clone put it
     // there already), before it unshares a new cgroup namespace, which takes the

@@ -14,6 +14,7 @@ mod pause;
 mod pid_file;
 mod ps;
 mod query;
+mod restored;
 mod run;
 mod start;
 mod status;
@@ -27,6 +28,18 @@ pub use kill::kill;
 pub use pause::{pause, resume};
 pub use ps::pids;
 pub use query::{list, state, ContainerState};
+pub use restored::restored;
 pub use run::{run, RunMode};
 pub use start::start;
 pub use update::{parse_resources, update, RdtSchemas, ResourceFlags};
+
+// What checkpoint and restore share with the lifecycle.
+pub(crate) use create::{hook_state, new_record};
+pub(crate) use pid_file::write as write_pid_file;
+pub(crate) use status::status_of as status_of_record;
+
+/// Removes a container as `delete` does once it has stopped: what is left of its
+/// processes, its cgroup, its state; then its poststop hooks.
+pub(crate) fn destroy_record(dir: crate::state::ContainerDir, record: &crate::state::StateRecord) {
+    delete::destroy(dir, record, false)
+}

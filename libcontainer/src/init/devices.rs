@@ -131,3 +131,43 @@ pub fn create_dev_symlinks(rootfs: &RootfsDir) -> Result<(), InitError> {
     }
     Ok(())
 }
+
+/// Points the init's fds 0-2 that are `/dev/null` (the caller's, on the host) at the
+/// container's own `/dev/null`, as runc does: an fd left on a host mount is a file
+/// the container cannot name, which CRIU refuses to checkpoint ("Can't lookup
+/// mount"). Called once inside the new root.
+pub fn reopen_dev_null() -> Result<(), InitError> {
+    use nix::sys::stat::{fstat, major, minor, SFlag};
+    let is_null = |st: &libc::stat| {
+        SFlag::from_bits_truncate(st.st_mode & libc::S_IFMT) == SFlag::S_IFCHR
+            && major(st.st_rdev) == 1
+            && minor(st.st_rdev) == 3
+    };
+    let nulls: Vec<i32> = (0..3)
+        .filter(|&fd| fstat(fd).is_ok_and(|st| is_null(&st)))
+        .collect();
+    if nulls.is_empty() {
+        return Ok(());
+    }
+    let null = std::fs::OpenOptions::new()
+        .read(true)
+        .write(true)
+        .open("/dev/null")
+        .map_err(|source| InitError::Path {
+            step: "reopen",
+            path: "/dev/null".into(),
+            source,
+        })?;
+    // The container's /dev/null is a device node truman made, or a bind of the
+    // host's: anything else is not one to hand the process.
+    let null_fd = std::os::fd::AsRawFd::as_raw_fd(&null);
+    if !fstat(null_fd).is_ok_and(|st| is_null(&st)) {
+        return Err(InitError::Other(
+            "/dev/null in the container is not the null device".into(),
+        ));
+    }
+    for fd in nulls {
+        nix::unistd::dup2(null_fd, fd).step(format!("dup2 /dev/null onto fd {fd}"))?;
+    }
+    Ok(())
+}

@@ -241,6 +241,7 @@ fn setup<'a>(plan: &mut InitPlan<'a>) -> Result<Ready<'a>, InitError> {
         rootfs::Entry::PivotRoot
     };
     rootfs::enter(rootfs_path, entry, propagation)?;
+    devices::reopen_dev_null()?;
     if process.terminal().unwrap_or(false) {
         // Taken, so that the connection closes once the master is sent: the caller
         // may wait for the end of the stream.

@@ -73,4 +73,9 @@ pub struct StateRecord {
     pub personality: Option<oci_spec::runtime::LinuxPersonality>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub memory_policy: Option<oci_spec::runtime::LinuxMemoryPolicy>,
+    /// What the init's fds 0, 1 and 2 were as it started (their `/proc/<pid>/fd`
+    /// links): a checkpoint's `descriptors.json`, from which podman and containerd
+    /// wire new pipes on restore.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub stdio: Option<Vec<String>>,
 }

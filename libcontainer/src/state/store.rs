@@ -274,6 +274,7 @@ mod tests {
             intel_rdt: None,
             personality: None,
             memory_policy: None,
+            stdio: None,
             no_new_keyring: false,
             cgroup_preexisted: false,
             seccomp: None,

@@ -1,0 +1,341 @@
+//! `restore`: a new container from the bundle as it is now (its id claimed, its state
+//! recorded, its cgroup made), into which CRIU brings the checkpointed processes back.
+//! CRIU runs in the container's cgroup, as runc has it, and is told to restore below
+//! that cgroup; its fds 0-2 are truman's, so the pipes the checkpoint names become the
+//! caller's; the restored init is cloned as truman's child (`rst_sibling`), so that
+//! truman, or its caller's subreaper once truman has left, waits for it as for a
+//! created one.
+
+use std::fs::File;
+use std::os::fd::{AsRawFd, OwnedFd};
+use std::os::unix::net::UnixStream;
+use std::path::{Path, PathBuf};
+
+use nix::mount::{mount, umount2, MntFlags, MsFlags};
+use nix::unistd::Pid;
+use rust_criu::rust_criu_protobuf::rpc::{Cgroup_root, Criu_req_type, Inherit_fd, Join_namespace};
+
+use super::dump::{common_opts, ext_mount, open_dir};
+use super::options::RestoreOptions;
+use super::swrk::{Notice, Stdio3, Worker};
+use super::{descriptors, externals, log};
+use crate::cgroups::{self, Cgroup, Driver};
+use crate::container::{destroy_record, hook_state, new_record, CreateOptions};
+use crate::id::ContainerId;
+use crate::process::ProcessIdentity;
+use crate::spec::{load_bundle, Bundle};
+use crate::state::{ContainerDir, StateRecord, StateStore, Status};
+use crate::{Error, Result};
+
+/// A container CRIU brought back: running, its init a child of this truman.
+#[derive(Debug)]
+pub struct Restored {
+    pub id: ContainerId,
+    pub init: ProcessIdentity,
+}
+
+pub fn restore(store: &StateStore, options: &RestoreOptions) -> Result<Restored> {
+    let id = ContainerId::parse(&options.id)?;
+    let bundle = load_bundle(&options.bundle)?;
+    let terminal = bundle
+        .spec
+        .process()
+        .as_ref()
+        .and_then(|p| p.terminal())
+        .unwrap_or(false);
+    // As runc: a terminal's master goes to the console socket, which only a
+    // detached restore of a terminal container takes.
+    let console = match (terminal, &options.console_socket) {
+        (true, Some(path)) => Some(UnixStream::connect(path).map_err(Error::sys(format!(
+            "connect to console socket {}",
+            path.display()
+        )))?),
+        (true, None) => {
+            return Err(Error::Usage(
+                "restore of a container with process.terminal needs --console-socket".into(),
+            ))
+        }
+        (false, Some(_)) => {
+            return Err(Error::Usage(
+                "cannot use console socket if truman will not detach or allocate tty".into(),
+            ))
+        }
+        (false, None) => None,
+    };
+    let images = open_dir(&options.criu.image_path, false)?;
+    let stdio = descriptors::read(&options.criu.image_path)?;
+    super::check_version()?;
+
+    let driver = options.cgroup_driver;
+    let configured = bundle
+        .spec
+        .linux()
+        .as_ref()
+        .and_then(|l| l.cgroups_path().as_deref());
+    let cgroup_path = cgroups::resolve(configured, &id, driver, cgroups::is_unified())?;
+    let create_options = CreateOptions {
+        id: options.id.clone(),
+        bundle: options.bundle.clone(),
+        no_pivot: options.no_pivot,
+        cgroup_driver: driver,
+        ..CreateOptions::default()
+    };
+    let dir = store.create(&id)?;
+    let mut record = new_record(&id, &bundle, &create_options, cgroup_path, driver);
+    let restored = bring_back(
+        &dir,
+        &bundle,
+        options,
+        &mut record,
+        Given {
+            images,
+            stdio,
+            console,
+        },
+    );
+    match restored {
+        Ok(init) => Ok(Restored { id, init }),
+        Err(e) => {
+            destroy_record(dir, &record);
+            Err(e)
+        }
+    }
+}
+
+/// What was opened and read before the container's state existed.
+struct Given {
+    images: File,
+    stdio: Vec<String>,
+    console: Option<UnixStream>,
+}
+
+fn bring_back(
+    dir: &ContainerDir,
+    bundle: &Bundle,
+    options: &RestoreOptions,
+    record: &mut StateRecord,
+    given: Given,
+) -> Result<ProcessIdentity> {
+    let Given {
+        images,
+        stdio,
+        console,
+    } = given;
+    let id = ContainerId::parse(&record.id)?;
+    let cgroup = match record.cgroup_driver {
+        Driver::Disabled => None,
+        driver => Some(Cgroup::open(&record.cgroup_path, driver, &id)?),
+    };
+    record.cgroup_preexisted = cgroup.as_ref().is_some_and(Cgroup::exists);
+    // Until CRIU has brought the init back, the container is being created.
+    dir.save(record)?;
+    let work = options
+        .criu
+        .work_path
+        .as_deref()
+        .map(|p| open_dir(p, true))
+        .transpose()?;
+    // CRIU wants a root that is a mount point of its own with nothing mounted over
+    // its parent: a bind of the rootfs in the container's state directory.
+    let root = CriuRoot::mount(&dir.path().join("criu-root"), &bundle.rootfs)?;
+
+    let mut opts = common_opts(&options.criu, record);
+    opts.set_images_dir_fd(images.as_raw_fd());
+    if let Some(work) = &work {
+        opts.set_work_dir_fd(work.as_raw_fd());
+    }
+    opts.set_log_file("restore.log".into());
+    opts.set_root(root.path.display().to_string());
+    opts.set_rst_sibling(true);
+    opts.set_evasive_devices(true);
+    if let Some(profile) = &options.lsm_profile {
+        opts.set_lsm_profile(profile.clone());
+    }
+    if let Some(context) = &options.lsm_mount_context {
+        opts.set_lsm_mount_context(context.clone());
+    }
+    let hierarchies = match cgroups::is_unified() {
+        true => Vec::new(),
+        false => cgroups::hierarchy::hierarchies(),
+    };
+    let layout = externals::Layout {
+        spec: &bundle.spec,
+        rootfs: &bundle.rootfs,
+        bundle: &bundle.dir,
+        hierarchies: &hierarchies,
+    };
+    let fs_path = cgroups::path::fs_path(&record.cgroup_path, record.cgroup_driver);
+    opts.ext_mnt = layout
+        .for_restore(&fs_path)
+        .into_iter()
+        .map(|(key, val)| ext_mount(key, val))
+        .collect();
+    for (fd, pipe) in descriptors::pipes(&stdio) {
+        opts.inherit_fd.push(inherit(pipe, fd));
+    }
+    // Namespaces joined by path: the network and PID ones handed over as fds (4, 5,
+    // ... in CRIU), the others joined by CRIU itself.
+    let mut handed: Vec<OwnedFd> = Vec::new();
+    for (typ, path) in layout.joined() {
+        if let Some(key) = externals::inherited_name(typ) {
+            let file = File::open(&path).map_err(Error::sys(format!(
+                "open namespace {} for restore",
+                path.display()
+            )))?;
+            opts.inherit_fd.push(inherit(key, 4 + handed.len() as i32));
+            handed.push(file.into());
+        } else if let Some(name) = externals::join_name(typ) {
+            let mut join = Join_namespace::new();
+            join.set_ns(name.into());
+            join.set_ns_file(path.display().to_string());
+            opts.join_ns.push(join);
+        } else {
+            return Err(Error::Usage(format!(
+                "restore: cannot join the {typ:?} namespace {} (CRIU restores a cgroup namespace of its own)",
+                path.display()
+            )));
+        }
+    }
+
+    let extra: Vec<&OwnedFd> = handed.iter().collect();
+    let worker = Worker::start(Stdio3::Inherited, &extra)?;
+    let criu = Pid::from_raw(worker.pid());
+    if let Some(cgroup) = &cgroup {
+        // CRIU, and what it clones, start in the container's cgroup, limited.
+        cgroup.add(criu)?;
+        if let Some(resources) = bundle
+            .spec
+            .linux()
+            .as_ref()
+            .and_then(|l| l.resources().as_ref())
+        {
+            cgroup.apply(resources)?;
+        }
+        opts.cg_root = cgroup_roots(criu)?;
+    }
+
+    let hooks = bundle.spec.hooks().clone();
+    let mut noticed = |notice: Notice<'_>| -> Result<()> {
+        match notice.script {
+            // The init exists in its namespaces; its mounts are not back yet. runc
+            // runs the hooks of create here, the prestart and createRuntime ones.
+            "setup-namespaces" => {
+                record.init = ProcessIdentity::of(Pid::from_raw(notice.pid));
+                let state = hook_state(record, Status::Creating)?;
+                if let Some(hooks) = &hooks {
+                    for (point, list) in [
+                        (hooks::HookPoint::Prestart, hooks.prestart()),
+                        (hooks::HookPoint::CreateRuntime, hooks.create_runtime()),
+                    ] {
+                        hooks::run_hooks(
+                            point,
+                            list.as_deref().unwrap_or_default(),
+                            state.as_bytes(),
+                        )?;
+                    }
+                }
+            }
+            "orphan-pts-master" => {
+                let (Some(master), Some(socket)) = (notice.fd, &console) else {
+                    return Err(Error::Usage(
+                        "criu sent a terminal master, and there is no console socket".into(),
+                    ));
+                };
+                crate::process::send_fd::send_fd(socket, master.as_raw_fd(), "/dev/ptmx")
+                    .map_err(Error::sys("send the console master"))?;
+            }
+            // Restored, not yet resumed: from here the container is running.
+            "post-restore" => {
+                let init = ProcessIdentity::of(Pid::from_raw(notice.pid)).ok_or_else(|| {
+                    Error::Init("the restored init exited before it resumed".into())
+                })?;
+                record.init = Some(init);
+                record.creator = None;
+                // CRIU's stdio, truman's, is what the restored pipes are now.
+                record.stdio = Some(descriptors::of(std::process::id() as i32));
+                dir.save(record)?;
+            }
+            _ => {}
+        }
+        Ok(())
+    };
+    let restored = worker.call(Criu_req_type::RESTORE, Some(opts), &mut noticed);
+    drop(root);
+    let log = log::dir(&options.criu.image_path, options.criu.work_path.as_deref());
+    let response = restored.map_err(|e| log::explain(e, &log.join("restore.log")))?;
+    let pid = response.restore.as_ref().map(|r| r.pid()).unwrap_or(0);
+    let init = match record.init {
+        Some(init) if record.creator.is_none() => init,
+        _ => ProcessIdentity::of(Pid::from_raw(pid))
+            .ok_or_else(|| Error::Init("the restored init is gone".into()))?,
+    };
+    if record.creator.is_some() {
+        record.init = Some(init);
+        record.creator = None;
+        dir.save(record)?;
+    }
+    if let Some(path) = &options.pid_file {
+        crate::container::write_pid_file(path, init.pid())?;
+    }
+    Ok(init)
+}
+
+fn inherit(key: &str, fd: i32) -> Inherit_fd {
+    let mut inherit = Inherit_fd::new();
+    inherit.set_key(key.to_owned());
+    inherit.set_fd(fd);
+    inherit
+}
+
+/// The cgroup CRIU is in, per controller, as `/proc/<pid>/cgroup` lists it: where it
+/// restores the dumped cgroups.
+fn cgroup_roots(criu: Pid) -> Result<Vec<Cgroup_root>> {
+    let path = format!("/proc/{criu}/cgroup");
+    let text = std::fs::read_to_string(&path).map_err(Error::sys(format!("read {path}")))?;
+    Ok(text
+        .lines()
+        .filter_map(|line| {
+            let mut parts = line.splitn(3, ':');
+            let (_, controllers, cgroup) = (parts.next()?, parts.next()?, parts.next()?);
+            let mut root = Cgroup_root::new();
+            if !controllers.is_empty() {
+                root.set_ctrl(controllers.to_owned());
+            }
+            root.set_path(cgroup.to_owned());
+            Some(root)
+        })
+        .collect())
+}
+
+/// The rootfs bound at `path` for as long as this lives.
+struct CriuRoot {
+    path: PathBuf,
+}
+
+impl CriuRoot {
+    fn mount(path: &Path, rootfs: &Path) -> Result<Self> {
+        std::fs::create_dir_all(path).map_err(Error::sys(format!("create {}", path.display())))?;
+        mount(
+            Some(rootfs),
+            path,
+            None::<&str>,
+            MsFlags::MS_BIND | MsFlags::MS_REC,
+            None::<&str>,
+        )
+        .map_err(Error::errno(format!(
+            "bind {} on {}",
+            rootfs.display(),
+            path.display()
+        )))?;
+        Ok(Self {
+            path: path.to_owned(),
+        })
+    }
+}
+
+impl Drop for CriuRoot {
+    fn drop(&mut self) {
+        let _ = umount2(&self.path, MntFlags::MNT_DETACH);
+        let _ = std::fs::remove_dir(&self.path);
+    }
+}
