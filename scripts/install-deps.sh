@@ -3,7 +3,8 @@
 # the test root filesystems, libseccomp, libelf and zlib (libbpf, for cgroup v2 device
 # programs), iproute2 (the network tests make their own links and namespaces with `ip`),
 # runc for the side-by-side parity tests, and uidmap (newuidmap, newgidmap) for the
-# rootless tests, which run truman as a user they make (integration-tests/src/rootless.rs).
+# rootless tests, which run truman as a user they make (integration-tests/src/rootless.rs);
+# and a CRIU that works on this kernel for checkpoint and restore (scripts/criu.sh).
 # Idempotent: asks apt only when something is missing.
 set -euo pipefail
 packages=(busybox-static libseccomp-dev libelf-dev zlib1g-dev pkg-config procps iproute2 runc uidmap)
@@ -21,3 +22,4 @@ if [ ${#missing[@]} -gt 0 ]; then
     done
     apt-get install -y -qq -o DPkg::Lock::Timeout=600 "${missing[@]}" >/dev/null
 fi
+bash "$(dirname "$0")/criu.sh"

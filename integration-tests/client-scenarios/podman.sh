@@ -2,7 +2,8 @@
 # podman.sh RUNTIME_BINARY
 # truman's own podman scenarios, beside the shared smoke ones (podman-smoke.sh): the
 # mount options podman asks of a runtime that truman once accepted and ignored,
-# `--cgroups=disabled`, and a pod with a user namespace.
+# `--cgroups=disabled`, a pod with a user namespace, and checkpoint and restore
+# (in place, and exported to a tar and imported under a new name).
 # Rootful podman with `--runtime RUNTIME_BINARY`, the busybox test image, a private
 # containers.conf for the rlimits this host's root may set, as the smoke script does.
 # Prints "PASS name" / "FAIL name: reason" per scenario, then "N passed, N failed".
@@ -100,8 +101,49 @@ t_pod_user_namespace() {
     expect "pid and uid map in the pod" "1 0 200000 65536" "$(echo $out)"
 }
 
+# The last number a counting container printed, from podman's log of it.
+last_count() { pm logs "$1" 2>/dev/null | tail -n 1; }
+
+# `podman container checkpoint` stops a counting container into an image;
+# `restore` brings it back counting on from there (its log goes on from the last
+# number, no 1 again); exec reaches the restored one.
+t_checkpoint_restore() {
+    local name=truman-checkpoint-$$ at now
+    pm run -d --name "$name" --label "$LABEL" --network none $IMAGE \
+        sh -c 'i=0; while true; do i=$((i+1)); echo $i; sleep 0.1; done' >/dev/null || return 1
+    wait_for 10 sh -c "[ \"\$(podman logs $name 2>/dev/null | wc -l)\" -ge 3 ]" || { echo "it never counted"; return 1; }
+    pm container checkpoint "$name" >/dev/null || return 1
+    expect "state after checkpoint" "exited" "$(podman inspect -f '{{.State.Status}}' "$name")" || return 1
+    at=$(last_count "$name")
+    pm container restore "$name" >/dev/null || return 1
+    expect "state after restore" "running" "$(podman inspect -f '{{.State.Status}}' "$name")" || return 1
+    wait_for 10 sh -c "[ \"\$(podman logs $name 2>/dev/null | tail -n 1)\" -gt $((at + 2)) ]" ||
+        { echo "it did not count on from $at: $(last_count "$name")"; return 1; }
+    expect "numbers printed once each" "1" "$(pm logs "$name" | grep -cx 1)" || return 1
+    expect "exec in the restored container" "sh" "$(pm exec "$name" cat /proc/1/comm)" || return 1
+    pm rm -f -t 0 "$name" >/dev/null
+}
+
+# `checkpoint --export` to a tar and `restore --import` under a new name: the copy
+# counts on from the checkpoint, in a container podman made anew.
+t_checkpoint_export_import() {
+    local name=truman-export-$$ copy=truman-import-$$ at
+    pm run -d --name "$name" --label "$LABEL" --network none $IMAGE \
+        sh -c 'i=0; while true; do i=$((i+1)); echo $i; sleep 0.1; done' >/dev/null || return 1
+    wait_for 10 sh -c "[ \"\$(podman logs $name 2>/dev/null | wc -l)\" -ge 3 ]" || { echo "it never counted"; return 1; }
+    pm container checkpoint --export "$WORK/checkpoint.tar.gz" "$name" >/dev/null || return 1
+    at=$(last_count "$name")
+    pm container restore --import "$WORK/checkpoint.tar.gz" --name "$copy" >/dev/null || return 1
+    expect "the copy's state" "running" "$(podman inspect -f '{{.State.Status}}' "$copy")" || return 1
+    wait_for 10 sh -c "[ \"\$(podman logs $copy 2>/dev/null | tail -n 1)\" -gt $((at + 2)) ]" ||
+        { echo "the copy did not count on from $at: $(last_count "$copy")"; return 1; }
+    pm rm -f -t 0 "$name" "$copy" >/dev/null
+}
+
 scenario tmpfs-copyup        t_tmpfs_copyup
 scenario read-only-volume    t_read_only_volume
 scenario no-cgroups          t_no_cgroups
 scenario pod-user-namespace  t_pod_user_namespace
+scenario checkpoint-restore  t_checkpoint_restore
+scenario checkpoint-export-import t_checkpoint_export_import
 summary

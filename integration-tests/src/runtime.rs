@@ -80,6 +80,9 @@ enum StdoutTo {
     File,
     /// The write end of a pipe (a created container keeps it).
     Pipe(OwnedFd),
+    /// `/dev/null`, stderr too: a container CRIU can checkpoint has no stdio on a
+    /// host file it cannot find again. The runtime's errors are in its `--log`.
+    Null,
 }
 
 impl Runtime {
@@ -309,6 +312,14 @@ impl Runtime {
         output
     }
 
+    /// [`Runtime::create`] with the runtime's, and so the container's, stdout and
+    /// stderr on `/dev/null`, as a container to checkpoint has them (the runtime's
+    /// errors go to its `--log`: see [`Runtime::with_json_log`]).
+    #[track_caller]
+    pub fn create_on_dev_null(&self, id: &str, bundle: &Bundle) -> Output {
+        self.create_with(id, bundle, &[], StdoutTo::Null)
+    }
+
     /// `start ID`.
     #[track_caller]
     pub fn start(&self, id: &str) -> Output {
@@ -405,7 +416,7 @@ impl Runtime {
             {
                 words.next();
             } else if !word.to_string_lossy().starts_with('-') {
-                if word == "create" || word == "run" {
+                if word == "create" || word == "run" || word == "restore" {
                     if let Some(id) = args.last() {
                         self.track_kept(&id.to_string_lossy(), None);
                     }
@@ -525,6 +536,7 @@ impl Runtime {
         match stdout {
             StdoutTo::File => command.stdout(stdout_clone),
             StdoutTo::Pipe(fd) => command.stdout(fd),
+            StdoutTo::Null => command.stdout(Stdio::null()).stderr(Stdio::null()),
         };
         if let Some(fd) = report_mount_ns {
             // SAFETY: the closure runs between fork and exec and only makes

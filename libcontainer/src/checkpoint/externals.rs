@@ -90,6 +90,41 @@ impl Layout<'_> {
         all
     }
 
+    /// Makes the mount points of the config's mounts that the rootfs lacks, as
+    /// `create` would (a file for a file's bind, else a directory): CRIU restores
+    /// each mount onto its point and makes none. A mount below a tmpfs is left out:
+    /// CRIU brings the tmpfs back with its content, mount points included.
+    pub fn make_mount_points(&self) -> Result<()> {
+        let tmpfs: Vec<&Path> = self
+            .mounts()
+            .filter(|m| m.typ().as_deref() == Some("tmpfs"))
+            .map(|m| m.destination().as_path())
+            .collect();
+        let rootfs = crate::init::RootfsDir::open(self.rootfs)
+            .map_err(|e| Error::Usage(format!("restore: {e}")))?;
+        for mount in self.mounts() {
+            let dest = mount.destination();
+            let below_tmpfs = tmpfs.iter().any(|t| dest != *t && dest.starts_with(t));
+            if below_tmpfs || mount.typ().as_deref() == Some("cgroup") {
+                continue;
+            }
+            let file = is_bind(mount)
+                && mount
+                    .source()
+                    .as_ref()
+                    .and_then(|s| std::fs::metadata(self.bundle.join(s)).ok())
+                    .is_some_and(|m| !m.is_dir());
+            let made = match file {
+                true => rootfs.file(dest).map(drop),
+                false => rootfs.dir(dest).map(drop),
+            };
+            made.map_err(|e| {
+                Error::Usage(format!("restore: mount point {}: {e}", dest.display()))
+            })?;
+        }
+        Ok(())
+    }
+
     /// On dump, the namespaces joined by path that CRIU is told to leave out and
     /// find again on restore (`net[<inode>]:extRootNetNS`), as runc names them.
     pub fn external_namespaces(&self) -> Result<Vec<String>> {

@@ -164,6 +164,7 @@ fn bring_back(
         bundle: &bundle.dir,
         hierarchies: &hierarchies,
     };
+    layout.make_mount_points()?;
     let fs_path = cgroups::path::fs_path(&record.cgroup_path, record.cgroup_driver);
     opts.ext_mnt = layout
         .for_restore(&fs_path)

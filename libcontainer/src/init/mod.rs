@@ -30,6 +30,7 @@ use oci_spec::runtime::{LinuxNamespaceType, Process};
 
 pub use error::InitError;
 use error::Step;
+pub(crate) use rootfs_dir::RootfsDir;
 use sync::{FromInit, ToInit};
 
 use crate::process::channel::Channel;

@@ -1,0 +1,272 @@
+//! `checkpoint` and `restore` through CRIU, with a container that counts into a file
+//! of its rootfs: a checkpoint stops it and leaves an image; a restore brings it back
+//! counting on from where it stopped, in its namespaces and cgroup, an ordinary
+//! container again. Needs a CRIU that works on this kernel (`scripts/criu.sh`).
+
+use std::path::{Path, PathBuf};
+use std::time::{Duration, Instant};
+
+use integration_tests::{unique_id, Bundle, Runtime};
+use serde_json::json;
+
+/// Counts from 1, one number every 50 ms, into /count.
+fn counting(id: &str) -> Bundle {
+    Bundle::new(id)
+        .args(&[
+            "sh",
+            "-c",
+            "i=0; while true; do i=$((i+1)); echo $i > /count; sleep 0.05; done",
+        ])
+        .set("/root/readonly", json!(false))
+        .set("/linux/resources/memory", json!({"limit": 64 << 20}))
+        .write()
+}
+
+fn count(bundle: &Bundle) -> Option<u64> {
+    std::fs::read_to_string(bundle.rootfs().join("count"))
+        .ok()?
+        .trim()
+        .parse()
+        .ok()
+}
+
+/// Waits until the count is at least `least`, and returns it.
+#[track_caller]
+fn count_reaches(bundle: &Bundle, least: u64) -> u64 {
+    let deadline = Instant::now() + Duration::from_secs(20);
+    loop {
+        if let Some(n) = count(bundle).filter(|n| *n >= least) {
+            return n;
+        }
+        assert!(Instant::now() < deadline, "the count never reached {least}");
+        std::thread::sleep(Duration::from_millis(20));
+    }
+}
+
+/// A running counting container whose stdio is /dev/null.
+fn started(runtime: &Runtime, id: &str) -> Bundle {
+    let bundle = counting(id);
+    runtime.create_on_dev_null(id, &bundle).assert_success();
+    runtime.start(id).assert_success();
+    count_reaches(&bundle, 3);
+    bundle
+}
+
+struct Images {
+    _dir: tempfile::TempDir,
+    images: PathBuf,
+    work: PathBuf,
+}
+
+fn images() -> Images {
+    let dir = tempfile::tempdir().unwrap();
+    Images {
+        images: dir.path().join("images"),
+        work: dir.path().join("work"),
+        _dir: dir,
+    }
+}
+
+fn path(p: &Path) -> &str {
+    p.to_str().unwrap()
+}
+
+fn checkpoint(
+    runtime: &Runtime,
+    id: &str,
+    images: &Images,
+    extra: &[&str],
+) -> integration_tests::Output {
+    let mut args = vec![
+        "checkpoint",
+        "--image-path",
+        path(&images.images),
+        "--work-path",
+        path(&images.work),
+    ];
+    args.extend_from_slice(extra);
+    args.push(id);
+    runtime.cmd(&args)
+}
+
+fn restore(
+    runtime: &Runtime,
+    id: &str,
+    bundle: &Bundle,
+    images: &Images,
+) -> integration_tests::Output {
+    runtime.cmd(&[
+        "restore",
+        "--detach",
+        "--image-path",
+        path(&images.images),
+        "--work-path",
+        path(&images.work),
+        "--bundle",
+        path(bundle.path()),
+        "--pid-file",
+        path(&runtime.pid_file(id)),
+        id,
+    ])
+}
+
+fn exec_output(runtime: &Runtime, id: &str, args: &[&str]) -> String {
+    let mut argv = vec!["exec", id];
+    argv.extend_from_slice(args);
+    let output = runtime.cmd(&argv);
+    output.assert_success();
+    output.stdout.trim().to_owned()
+}
+
+#[test]
+fn a_checkpoint_stops_the_container_and_its_restore_counts_on_where_it_stopped() {
+    let runtime = Runtime::under_test().with_json_log();
+    let id = unique_id();
+    let bundle = started(&runtime, &id);
+    let init = runtime.init_pid(&id);
+    let images = images();
+
+    checkpoint(&runtime, &id, &images, &[]).assert_success();
+
+    // It stopped: the init is gone and the container with it.
+    assert_eq!(integration_tests::wait_exit(init), 128 + libc::SIGKILL);
+    runtime.cmd(&["state", &id]).assert_failure();
+    assert!(integration_tests::leftover_cgroups(&id).is_empty());
+    for file in ["inventory.img", "descriptors.json"] {
+        assert!(images.images.join(file).exists(), "no {file} in the image");
+    }
+    let stopped_at = count(&bundle).unwrap();
+
+    restore(&runtime, &id, &bundle, &images).assert_success();
+
+    let state = runtime.state(&id);
+    assert_eq!(state["status"], "running", "{state}");
+    let pid = runtime.init_pid(&id);
+    assert_ne!(pid, init);
+    let pid_file = std::fs::read_to_string(runtime.pid_file(&id)).unwrap();
+    assert_eq!(pid_file, pid.to_string());
+    // On from where it stopped, not from 1.
+    let first = count(&bundle).unwrap();
+    assert!(first >= stopped_at, "restarted: {first} after {stopped_at}");
+    count_reaches(&bundle, stopped_at + 5);
+    // Its namespaces are back: the shell is PID 1, the hostname the config's.
+    assert_eq!(exec_output(&runtime, &id, &["cat", "/proc/1/comm"]), "sh");
+    assert_eq!(
+        exec_output(&runtime, &id, &["hostname"]),
+        integration_tests::DEFAULT_HOSTNAME
+    );
+    // Its cgroup is the config's, limited as the config says.
+    let memory = Path::new("/sys/fs/cgroup/memory")
+        .join(integration_tests::CGROUP_TEST_PARENT)
+        .join(&id);
+    if memory.exists() {
+        let procs = std::fs::read_to_string(memory.join("cgroup.procs")).unwrap();
+        assert!(procs.lines().any(|l| l == pid.to_string()), "{procs}");
+        let limit = std::fs::read_to_string(memory.join("memory.limit_in_bytes")).unwrap();
+        assert_eq!(limit.trim(), (64u64 << 20).to_string());
+    }
+    // An ordinary container: pause, resume, kill, delete.
+    runtime.cmd(&["pause", &id]).assert_success();
+    assert_eq!(runtime.state(&id)["status"], "paused");
+    runtime.cmd(&["resume", &id]).assert_success();
+    runtime.kill(&id, "KILL").assert_success();
+    assert_eq!(integration_tests::wait_exit(pid), 128 + libc::SIGKILL);
+    runtime.delete(&id, false).assert_success();
+    assert!(integration_tests::leftover_cgroups(&id).is_empty());
+}
+
+#[test]
+fn leave_running_keeps_the_container_and_a_copy_restored_under_a_new_id_counts_on_beside_it() {
+    let runtime = Runtime::under_test().with_json_log();
+    let id = unique_id();
+    let bundle = started(&runtime, &id);
+    let images = images();
+
+    checkpoint(&runtime, &id, &images, &["--leave-running"]).assert_success();
+
+    assert_eq!(runtime.state(&id)["status"], "running");
+    let at_checkpoint = count_reaches(&bundle, 0);
+    count_reaches(&bundle, at_checkpoint + 3);
+
+    // Another id, another bundle (its own rootfs to count into).
+    let copy = unique_id();
+    let copy_bundle = counting(&copy);
+    restore(&runtime, &copy, &copy_bundle, &images).assert_success();
+
+    assert_eq!(runtime.state(&copy)["status"], "running");
+    let first = count_reaches(&copy_bundle, 1);
+    assert!(
+        first + 5 >= at_checkpoint,
+        "the copy counted from {first}, the checkpoint was taken near {at_checkpoint}"
+    );
+    count_reaches(&copy_bundle, first + 3);
+    let original = count(&bundle).unwrap();
+    count_reaches(&bundle, original + 3);
+    assert_ne!(runtime.init_pid(&copy), runtime.init_pid(&id));
+}
+
+#[test]
+fn a_container_that_is_not_running_is_not_checkpointed() {
+    let runtime = Runtime::under_test().with_json_log();
+    let id = unique_id();
+    let bundle = counting(&id);
+    runtime.create_on_dev_null(&id, &bundle).assert_success();
+    let images = images();
+
+    let output = checkpoint(&runtime, &id, &images, &[]);
+
+    output.assert_failure();
+    assert!(
+        output
+            .stderr
+            .contains("cannot be checkpointed in created state"),
+        "{output}"
+    );
+    assert_eq!(runtime.state(&id)["status"], "created");
+    assert!(!images.images.join("inventory.img").exists());
+}
+
+#[test]
+fn a_restore_under_an_id_in_use_is_refused_and_leaves_the_container_alone() {
+    let runtime = Runtime::under_test().with_json_log();
+    let id = unique_id();
+    let bundle = started(&runtime, &id);
+    let images = images();
+    checkpoint(&runtime, &id, &images, &["--leave-running"]).assert_success();
+
+    let output = restore(&runtime, &id, &bundle, &images);
+
+    output.assert_failure();
+    assert!(output.stderr.contains("already exists"), "{output}");
+    assert_eq!(runtime.state(&id)["status"], "running");
+}
+
+/// `--pre-dump` needs the kernel's soft-dirty bits: refused with that reason where
+/// CRIU says they are missing, and the container left running either way.
+#[test]
+fn pre_dump_is_refused_naming_soft_dirty_where_the_kernel_lacks_it() {
+    let runtime = Runtime::under_test().with_json_log();
+    let id = unique_id();
+    let _bundle = started(&runtime, &id);
+    let images = images();
+    let tracked = std::process::Command::new("criu")
+        .args([
+            "check",
+            "--no-default-config",
+            "--feature",
+            "mem_dirty_track",
+        ])
+        .output()
+        .map(|o| o.status.success())
+        .unwrap_or(false);
+
+    let output = checkpoint(&runtime, &id, &images, &["--pre-dump"]);
+
+    if tracked {
+        output.assert_success();
+    } else {
+        output.assert_failure();
+        assert!(output.stderr.contains("soft-dirty"), "{output}");
+    }
+    assert_eq!(runtime.state(&id)["status"], "running");
+}
