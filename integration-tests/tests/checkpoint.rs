@@ -270,3 +270,63 @@ fn pre_dump_is_refused_naming_soft_dirty_where_the_kernel_lacks_it() {
     }
     assert_eq!(runtime.state(&id)["status"], "running");
 }
+
+/// A container with a terminal: restored with `--console-socket`, it gets a new pty,
+/// whose master truman sends there; the restored process writes to it.
+#[test]
+fn a_terminal_container_is_restored_onto_a_new_pty_sent_to_the_console_socket() {
+    use integration_tests::console::{read_until_hangup, receive_master, ConsoleSocket};
+    let runtime = Runtime::under_test().with_json_log();
+    let id = unique_id();
+    let bundle = Bundle::new(&id)
+        .args(&[
+            "sh",
+            "-c",
+            "i=0; until [ -e /stop ]; do i=$((i+1)); echo $i > /count; sleep 0.05; done; echo stopped at $i; tty",
+        ])
+        .set("/root/readonly", json!(false))
+        .set("/process/terminal", json!(true))
+        .write();
+    let socket = ConsoleSocket::new();
+    runtime
+        .create(&id, &bundle, &["--console-socket", socket.path()])
+        .assert_success();
+    let (_, first_master) = receive_master(&socket.accept_queued());
+    runtime.start(&id).assert_success();
+    count_reaches(&bundle, 3);
+    let images = images();
+    checkpoint(&runtime, &id, &images, &[]).assert_success();
+    drop(first_master);
+    let stopped_at = count(&bundle).unwrap();
+
+    let restored = runtime.cmd(&[
+        "restore",
+        "--detach",
+        "--image-path",
+        path(&images.images),
+        "--work-path",
+        path(&images.work),
+        "--bundle",
+        path(bundle.path()),
+        "--console-socket",
+        socket.path(),
+        "--pid-file",
+        path(&runtime.pid_file(&id)),
+        &id,
+    ]);
+
+    restored.assert_success();
+    let (_, master) = receive_master(&socket.accept_queued());
+    let pid = runtime.init_pid(&id);
+    count_reaches(&bundle, stopped_at + 3);
+    std::fs::write(bundle.rootfs().join("stop"), "").unwrap();
+    let output = read_until_hangup(master);
+    assert_eq!(integration_tests::wait_exit(pid), 0, "{output:?}");
+    let last: u64 = output
+        .split_whitespace()
+        .nth(2)
+        .and_then(|n| n.parse().ok())
+        .unwrap_or_else(|| panic!("{output:?}"));
+    assert!(last > stopped_at, "{output:?}, stopped at {stopped_at}");
+    assert!(output.contains("/dev/pts/"), "{output:?}");
+}
