@@ -140,10 +140,26 @@ t_checkpoint_export_import() {
     pm rm -f -t 0 "$name" "$copy" >/dev/null
 }
 
+# On podman's bridge the container's network namespace is a path podman made: truman
+# names it external to CRIU, and the restored container is back in it, its address
+# the one it had.
+t_checkpoint_restore_network() {
+    local name=truman-checkpoint-net-$$ before after
+    pm run -d --name "$name" --label "$LABEL" $IMAGE sleep 1000 >/dev/null || return 1
+    before=$(pm exec "$name" ip -4 -o addr show eth0 | awk '{ print $4 }')
+    [ -n "$before" ] || { echo "no address on eth0"; return 1; }
+    pm container checkpoint "$name" >/dev/null || return 1
+    pm container restore "$name" >/dev/null || return 1
+    after=$(pm exec "$name" ip -4 -o addr show eth0 | awk '{ print $4 }')
+    expect "address after restore" "$before" "$after" || return 1
+    pm rm -f -t 0 "$name" >/dev/null
+}
+
 scenario tmpfs-copyup        t_tmpfs_copyup
 scenario read-only-volume    t_read_only_volume
 scenario no-cgroups          t_no_cgroups
 scenario pod-user-namespace  t_pod_user_namespace
 scenario checkpoint-restore  t_checkpoint_restore
 scenario checkpoint-export-import t_checkpoint_export_import
+scenario checkpoint-restore-network t_checkpoint_restore_network
 summary
