@@ -330,3 +330,48 @@ fn a_terminal_container_is_restored_onto_a_new_pty_sent_to_the_console_socket() 
     assert!(last > stopped_at, "{output:?}, stopped at {stopped_at}");
     assert!(output.contains("/dev/pts/"), "{output:?}");
 }
+
+/// As runc: a restore runs the prestart and createRuntime hooks once CRIU has made
+/// the namespaces, with the restored init's pid in the state, and no other hook of
+/// `create` or `start`.
+#[test]
+fn a_restore_runs_the_prestart_and_create_runtime_hooks_with_the_restored_pid() {
+    let runtime = Runtime::under_test().with_json_log();
+    let id = unique_id();
+    let bundle = started(&runtime, &id);
+    let images = images();
+    checkpoint(&runtime, &id, &images, &[]).assert_success();
+    let records = tempfile::tempdir().unwrap();
+    let hook = |point: &str| {
+        let file = records.path().join(format!("{point}.json"));
+        json!([{"path": "/bin/sh", "args": ["sh", "-c", format!("cat > {}", file.display())]}])
+    };
+    let bundle = bundle
+        .set(
+            "/hooks",
+            json!({
+                "prestart": hook("prestart"),
+                "createRuntime": hook("createRuntime"),
+                "createContainer": hook("createContainer"),
+                "poststart": hook("poststart"),
+            }),
+        )
+        .write();
+
+    restore(&runtime, &id, &bundle, &images).assert_success();
+
+    let pid = runtime.init_pid(&id);
+    for point in ["prestart", "createRuntime"] {
+        let text = std::fs::read_to_string(records.path().join(format!("{point}.json")))
+            .unwrap_or_else(|e| panic!("the {point} hook did not run: {e}"));
+        let state: serde_json::Value = serde_json::from_str(&text).unwrap();
+        assert_eq!(state["pid"], pid, "{point}: {state}");
+        assert_eq!(state["id"], id.as_str(), "{point}: {state}");
+    }
+    for point in ["createContainer", "poststart"] {
+        assert!(
+            !records.path().join(format!("{point}.json")).exists(),
+            "the {point} hook ran on restore"
+        );
+    }
+}
