@@ -375,3 +375,57 @@ fn a_restore_runs_the_prestart_and_create_runtime_hooks_with_the_restored_pid() 
         );
     }
 }
+
+/// An established TCP connection is refused without `--tcp-established`, with CRIU's
+/// reason in the error line, and the container keeps running.
+#[test]
+fn an_open_tcp_connection_is_refused_without_tcp_established() {
+    let runtime = Runtime::under_test().with_json_log();
+    let id = unique_id();
+    let port = 20000 + std::process::id() % 20000;
+    let bundle = Bundle::new(&id)
+        .args(&[
+            "sh",
+            "-c",
+            &format!(
+                "sleep 1000 | nc -l -p {port} >/dev/null & sleep 0.2; sleep 1000 | nc 127.0.0.1 {port} & \
+                 i=0; while true; do i=$((i+1)); echo $i > /count; sleep 0.05; done"
+            ),
+        ])
+        .set("/root/readonly", json!(false))
+        // A network namespace of its own has its loopback down: the host's, then.
+        .without_namespace("network")
+        .write();
+    runtime.create_on_dev_null(&id, &bundle).assert_success();
+    runtime.start(&id).assert_success();
+    let deadline = Instant::now() + Duration::from_secs(20);
+    while !established(port) {
+        assert!(Instant::now() < deadline, "no connection on port {port}");
+        std::thread::sleep(Duration::from_millis(20));
+    }
+    let images = images();
+
+    let output = checkpoint(&runtime, &id, &images, &[]);
+
+    output.assert_failure();
+    assert!(output.stderr.contains("--tcp-established"), "{output}");
+    assert_eq!(output.stderr.trim().lines().count(), 1, "{output}");
+    assert_eq!(runtime.state(&id)["status"], "running");
+    let now = count(&bundle).unwrap();
+    count_reaches(&bundle, now + 3);
+}
+
+/// Whether the host's network namespace has an established TCP connection to
+/// `port` (its `/proc/net/tcp` and `tcp6`, state 01).
+fn established(port: u32) -> bool {
+    let port = format!(":{port:04X}");
+    ["/proc/net/tcp", "/proc/net/tcp6"].iter().any(|table| {
+        std::fs::read_to_string(table)
+            .unwrap_or_default()
+            .lines()
+            .any(|line| {
+                let fields: Vec<&str> = line.split_whitespace().collect();
+                fields.len() > 3 && fields[3] == "01" && fields[2].ends_with(&port)
+            })
+    })
+}
