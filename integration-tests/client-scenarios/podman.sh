@@ -108,9 +108,9 @@ last_count() { pm logs "$1" 2>/dev/null | tail -n 1; }
 # `restore` brings it back counting on from there (its log goes on from the last
 # number, no 1 again); exec reaches the restored one.
 t_checkpoint_restore() {
-    local name=truman-checkpoint-$$ at now
+    local name=truman-checkpoint-$$ at
     pm run -d --name "$name" --label "$LABEL" --network none $IMAGE \
-        sh -c 'i=0; while true; do i=$((i+1)); echo $i; sleep 0.1; done' >/dev/null || return 1
+        sh -c 'i=0; until [ -e /stop ]; do i=$((i+1)); echo $i; sleep 0.1; done; exit 3' >/dev/null || return 1
     wait_for 10 sh -c "[ \"\$(podman logs $name 2>/dev/null | wc -l)\" -ge 3 ]" || { echo "it never counted"; return 1; }
     pm container checkpoint "$name" >/dev/null || return 1
     expect "state after checkpoint" "exited" "$(podman inspect -f '{{.State.Status}}' "$name")" || return 1
@@ -121,6 +121,9 @@ t_checkpoint_restore() {
         { echo "it did not count on from $at: $(last_count "$name")"; return 1; }
     expect "numbers printed once each" "1" "$(pm logs "$name" | grep -cx 1)" || return 1
     expect "exec in the restored container" "sh" "$(pm exec "$name" cat /proc/1/comm)" || return 1
+    # Its exit code reaches podman through conmon, as a created container's does.
+    pm exec "$name" touch /stop || return 1
+    expect "exit code after restore" "3" "$(pm wait "$name")" || return 1
     pm rm -f -t 0 "$name" >/dev/null
 }
 
