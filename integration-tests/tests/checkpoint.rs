@@ -429,3 +429,15 @@ fn established(port: u32) -> bool {
             })
     })
 }
+
+/// What podman asks before it offers checkpoints on a runtime: `checkpoint --help`
+/// succeeds, and `restore --lsm-mount-context` without a value answers in the words
+/// of runc's flag parser (podman's test for restoring into a pod).
+#[test]
+fn podman_s_probes_find_checkpoint_and_restore() {
+    let runtime = Runtime::under_test();
+    runtime.cmd(&["checkpoint", "--help"]).assert_success();
+    let output = runtime.cmd(&["restore", "--lsm-mount-context"]);
+    output.assert_failure();
+    assert!(output.stderr.contains("flag needs an argument"), "{output}");
+}

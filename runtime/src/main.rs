@@ -373,8 +373,27 @@ fn usage_error(error: clap::Error) -> u8 {
             tracing::error!("{}", first.trim_start_matches("error: "));
         }
     }
+    // A flag given without its value, in the words of runc's (Go's) flag parser:
+    // podman runs `restore --lsm-mount-context` and looks for them to learn whether
+    // a runtime can restore into a pod.
+    if let Some(flag) = missing_value(&error) {
+        eprintln!("flag needs an argument: {flag}");
+    }
     let _ = error.print();
     error.exit_code().clamp(0, 255) as u8
+}
+
+/// The flag clap found without a value, if that is the refusal.
+fn missing_value(error: &clap::Error) -> Option<String> {
+    use clap::error::{ContextKind, ContextValue, ErrorKind};
+    if error.kind() != ErrorKind::InvalidValue {
+        return None;
+    }
+    let Some(ContextValue::String(arg)) = error.get(ContextKind::InvalidArg) else {
+        return None;
+    };
+    let empty = matches!(error.get(ContextKind::InvalidValue), Some(ContextValue::String(v)) if v.is_empty());
+    empty.then(|| arg.split_whitespace().next().unwrap_or(arg).to_owned())
 }
 
 /// `--cgroup-manager`, or `--systemd-cgroup`; refused where they disagree.
