@@ -9,25 +9,24 @@ use std::time::{Duration, Instant};
 use integration_tests::{unique_id, Bundle, Runtime};
 use serde_json::json;
 
-/// Counts from 1, one number every 50 ms, into /count.
+/// Counts from 1, one number every 50 ms, appending each to /counts:
+/// a process that restarted instead of going on would write 1 there again.
 fn counting(id: &str) -> Bundle {
     Bundle::new(id)
         .args(&[
             "sh",
             "-c",
-            "i=0; while true; do i=$((i+1)); echo $i > /count; sleep 0.05; done",
+            "i=0; while true; do i=$((i+1)); echo $i >> /counts; sleep 0.05; done",
         ])
         .set("/root/readonly", json!(false))
         .set("/linux/resources/memory", json!({"limit": 64 << 20}))
         .write()
 }
 
+/// The last number counted: the last whole line of /counts.
 fn count(bundle: &Bundle) -> Option<u64> {
-    std::fs::read_to_string(bundle.rootfs().join("count"))
-        .ok()?
-        .trim()
-        .parse()
-        .ok()
+    let text = std::fs::read_to_string(bundle.rootfs().join("counts")).ok()?;
+    text.strip_suffix('\n')?.lines().last()?.parse().ok()
 }
 
 /// Waits until the count is at least `least`, and returns it.
@@ -50,6 +49,16 @@ fn started(runtime: &Runtime, id: &str) -> Bundle {
     runtime.start(id).assert_success();
     count_reaches(&bundle, 3);
     bundle
+}
+
+/// The numbers in /counts, which must be 1, 2, 3, ... with none missing or written
+/// twice (or, from `from`, the same run on from there).
+#[track_caller]
+fn assert_counted_on(bundle: &Bundle, from: u64) {
+    let text = std::fs::read_to_string(bundle.rootfs().join("counts")).unwrap();
+    let numbers: Vec<u64> = text.lines().filter_map(|l| l.parse().ok()).collect();
+    let expected: Vec<u64> = (from..from + numbers.len() as u64).collect();
+    assert_eq!(numbers, expected, "/counts is not one run from {from}");
 }
 
 struct Images {
@@ -146,9 +155,8 @@ fn a_checkpoint_stops_the_container_and_its_restore_counts_on_where_it_stopped()
     let pid_file = std::fs::read_to_string(runtime.pid_file(&id)).unwrap();
     assert_eq!(pid_file, pid.to_string());
     // On from where it stopped, not from 1.
-    let first = count(&bundle).unwrap();
-    assert!(first >= stopped_at, "restarted: {first} after {stopped_at}");
     count_reaches(&bundle, stopped_at + 5);
+    assert_counted_on(&bundle, 1);
     // Its namespaces are back: the shell is PID 1, the hostname the config's.
     assert_eq!(exec_output(&runtime, &id, &["cat", "/proc/1/comm"]), "sh");
     assert_eq!(
@@ -195,11 +203,15 @@ fn leave_running_keeps_the_container_and_a_copy_restored_under_a_new_id_counts_o
 
     assert_eq!(runtime.state(&copy)["status"], "running");
     let first = count_reaches(&copy_bundle, 1);
-    assert!(
-        first + 5 >= at_checkpoint,
-        "the copy counted from {first}, the checkpoint was taken near {at_checkpoint}"
-    );
     count_reaches(&copy_bundle, first + 3);
+    // The copy's rootfs holds only what it counted: on from the checkpoint.
+    let copied = std::fs::read_to_string(copy_bundle.rootfs().join("counts")).unwrap();
+    let from: u64 = copied.lines().next().unwrap().parse().unwrap();
+    assert!(
+        from > 1 && from <= at_checkpoint + 1,
+        "the copy counted from {from}, the checkpoint was taken at most at {at_checkpoint}"
+    );
+    assert_counted_on(&copy_bundle, from);
     let original = count(&bundle).unwrap();
     count_reaches(&bundle, original + 3);
     assert_ne!(runtime.init_pid(&copy), runtime.init_pid(&id));
@@ -282,7 +294,7 @@ fn a_terminal_container_is_restored_onto_a_new_pty_sent_to_the_console_socket() 
         .args(&[
             "sh",
             "-c",
-            "i=0; until [ -e /stop ]; do i=$((i+1)); echo $i > /count; sleep 0.05; done; echo stopped at $i; tty",
+            "i=0; until [ -e /stop ]; do i=$((i+1)); echo $i >> /counts; sleep 0.05; done; echo stopped at $i; tty",
         ])
         .set("/root/readonly", json!(false))
         .set("/process/terminal", json!(true))
@@ -389,7 +401,7 @@ fn an_open_tcp_connection_is_refused_without_tcp_established() {
             "-c",
             &format!(
                 "sleep 1000 | nc -l -p {port} >/dev/null & sleep 0.2; sleep 1000 | nc 127.0.0.1 {port} & \
-                 i=0; while true; do i=$((i+1)); echo $i > /count; sleep 0.05; done"
+                 i=0; while true; do i=$((i+1)); echo $i >> /counts; sleep 0.05; done"
             ),
         ])
         .set("/root/readonly", json!(false))
@@ -440,4 +452,74 @@ fn podman_s_probes_find_checkpoint_and_restore() {
     let output = runtime.cmd(&["restore", "--lsm-mount-context"]);
     output.assert_failure();
     assert!(output.stderr.contains("flag needs an argument"), "{output}");
+}
+
+/// A restore whose prestart hook fails: refused with the hook's error, and nothing
+/// of it is left (state, cgroup, the rootfs bind, a process).
+#[test]
+fn a_failed_restore_leaves_nothing_behind() {
+    let runtime = Runtime::under_test().with_json_log();
+    let id = unique_id();
+    let bundle = started(&runtime, &id);
+    let images = images();
+    checkpoint(&runtime, &id, &images, &[]).assert_success();
+    let bundle = bundle
+        .set(
+            "/hooks",
+            json!({"prestart": [{"path": "/bin/sh", "args": ["sh", "-c", "exit 7"]}]}),
+        )
+        .write();
+    let stopped_at = count(&bundle).unwrap();
+
+    let output = restore(&runtime, &id, &bundle, &images);
+
+    output.assert_failure();
+    assert!(output.stderr.contains("prestart"), "{output}");
+    runtime.cmd(&["state", &id]).assert_failure();
+    assert!(!runtime.root().join(&id).exists());
+    assert!(integration_tests::leftover_cgroups(&id).is_empty());
+    // (Other tests' restores may have theirs at this moment.)
+    let ours = runtime.root().join(&id).join("criu-root");
+    let mounts = std::fs::read_to_string("/proc/self/mountinfo").unwrap();
+    assert!(!mounts.contains(ours.to_str().unwrap()), "{mounts}");
+    // Nothing counts on.
+    assert_eq!(count(&bundle), Some(stopped_at));
+    assert_counted_on(&bundle, 1);
+}
+
+/// truman killed in the middle of a restore (by its own prestart hook) leaves the
+/// rootfs bound for CRIU in the state directory: a `delete --force` unmounts it
+/// before it removes the directory, and the container's rootfs is untouched.
+#[test]
+fn a_restore_killed_midway_is_deleted_without_touching_the_rootfs() {
+    let runtime = Runtime::under_test().with_json_log();
+    let id = unique_id();
+    let bundle = started(&runtime, &id);
+    let images = images();
+    checkpoint(&runtime, &id, &images, &[]).assert_success();
+    let bundle = bundle
+        .set(
+            "/hooks",
+            json!({"prestart": [{"path": "/bin/sh", "args": ["sh", "-c", "kill -9 $PPID"]}]}),
+        )
+        .write();
+
+    let output = restore(&runtime, &id, &bundle, &images);
+
+    assert_eq!(output.status, 128 + libc::SIGKILL, "{output}");
+    runtime.delete(&id, true).assert_success();
+    assert!(
+        bundle.rootfs().join("bin/busybox").exists(),
+        "the rootfs was removed"
+    );
+    assert!(
+        bundle.rootfs().join("counts").exists(),
+        "the rootfs was removed"
+    );
+    assert!(!runtime.root().join(&id).exists());
+    // (Other tests' restores may have theirs at this moment.)
+    let ours = runtime.root().join(&id).join("criu-root");
+    let mounts = std::fs::read_to_string("/proc/self/mountinfo").unwrap();
+    assert!(!mounts.contains(ours.to_str().unwrap()), "{mounts}");
+    assert!(integration_tests::leftover_cgroups(&id).is_empty());
 }

@@ -329,15 +329,50 @@ fn update_resources(args: &cli::UpdateArgs) -> anyhow::Result<libcontainer::spec
 /// (callgrind, `list`).
 fn parse_command_line() -> Result<Cli, clap::Error> {
     let command = Box::leak(Box::new(Cli::command()));
-    // containerd's shim passes `-no-subreaper` to restore, a Go flag with one dash.
-    let args = std::env::args_os().map(|a| match a.to_str() {
-        Some("-no-subreaper") => "--no-subreaper".into(),
-        _ => a,
-    });
-    let mut matches = command.try_get_matches_from_mut(args)?;
+    let mut matches = command.try_get_matches_from_mut(go_flags(std::env::args_os().collect()))?;
     let parsed = Cli::from_arg_matches_mut(&mut matches).map_err(|e| e.format(command));
     std::mem::forget(matches);
     parsed
+}
+
+/// containerd's shim passes `restore -no-subreaper`, a Go flag with one dash: made
+/// `--no-subreaper` among restore's own flags, and nowhere else (an `exec`'d
+/// program's arguments are the program's).
+fn go_flags(mut args: Vec<std::ffi::OsString>) -> Vec<std::ffi::OsString> {
+    // The global flags that take a value, whose value is not the command.
+    const VALUED: [&str; 6] = [
+        "--root",
+        "--log",
+        "--log-format",
+        "--criu",
+        "--cgroup-manager",
+        "--rootless",
+    ];
+    let mut words = args.iter().enumerate().skip(1);
+    let mut command = None;
+    while let Some((i, word)) = words.next() {
+        match word.to_str() {
+            Some(w) if VALUED.contains(&w) => {
+                words.next();
+            }
+            Some(w) if w.starts_with('-') => {}
+            _ => {
+                command = Some(i);
+                break;
+            }
+        }
+    }
+    let Some(at) = command.filter(|&i| args[i] == "restore") else {
+        return args;
+    };
+    for arg in args[at + 1..].iter_mut() {
+        match arg.to_str() {
+            Some("-no-subreaper") => *arg = "--no-subreaper".into(),
+            Some("--") => break,
+            _ => {}
+        }
+    }
+    args
 }
 
 /// A command line clap refused. Callers show the last error line of `--log`, so the

@@ -28,7 +28,17 @@ pub(crate) fn write(images: &Path, descriptors: &[String]) -> Result<()> {
         op: format!("encode {}", path.display()),
         source: e.into(),
     })?;
-    std::fs::write(&path, text).map_err(Error::sys(format!("write {}", path.display())))
+    use std::io::Write;
+    use std::os::unix::fs::OpenOptionsExt;
+    // 0600, as runc writes it.
+    std::fs::OpenOptions::new()
+        .write(true)
+        .create(true)
+        .truncate(true)
+        .mode(0o600)
+        .open(&path)
+        .and_then(|mut f| f.write_all(&text))
+        .map_err(Error::sys(format!("write {}", path.display())))
 }
 
 /// The descriptors a checkpoint holds. runc refuses a checkpoint without them.

@@ -32,6 +32,9 @@ pub fn checkpoint(store: &StateStore, id: &str, options: &CheckpointOptions) -> 
     let Some(init) = record.init else {
         return Err(Error::NotRunning);
     };
+    if let Some(fd) = options.status_fd {
+        check_status_fd(fd)?;
+    }
     // The mounts, masked paths and devices the container was made with: its bundle
     // as `create` read it.
     let bundle = crate::spec::load_bundle(&record.bundle)?;
@@ -120,7 +123,15 @@ pub fn checkpoint(store: &StateStore, id: &str, options: &CheckpointOptions) -> 
     });
     let log = log::dir(&options.criu.image_path, options.criu.work_path.as_deref());
     if let Err(e) = dumped {
-        return Err(log::explain(e, &log.join("dump.log")));
+        // CRIU thaws what it froze when it fails, unless it died first: a container
+        // that was running is not left paused by a failed checkpoint.
+        if status == Status::Running && record.cgroup_driver != Driver::Disabled {
+            cgroups::freezer::thaw(&cgroups::path::fs_path(
+                &record.cgroup_path,
+                record.cgroup_driver,
+            ));
+        }
+        return Err(e.explained(&log.join("dump.log")));
     }
     if !options.leave_running && !options.pre_dump {
         // The processes are gone into the image; what is left goes as `delete`.
@@ -160,10 +171,16 @@ pub(super) fn ext_mount(key: String, val: String) -> Ext_mount_map {
     map
 }
 
-/// The directory at `path`, made first (mode 0700, as runc) when `make`.
+/// The directory at `path`, made first (mode 0700, as runc: it holds the container's
+/// memory) when `make`.
 pub(super) fn open_dir(path: &Path, make: bool) -> Result<File> {
     if make {
-        std::fs::create_dir_all(path).map_err(Error::sys(format!("create {}", path.display())))?;
+        use std::os::unix::fs::DirBuilderExt;
+        std::fs::DirBuilder::new()
+            .recursive(true)
+            .mode(0o700)
+            .create(path)
+            .map_err(Error::sys(format!("create {}", path.display())))?;
     }
     File::open(path).map_err(Error::sys(format!("open {}", path.display())))
 }
@@ -229,6 +246,19 @@ fn page_server(address: &str) -> Result<Criu_page_server_info> {
     info.set_address(host.to_owned());
     info.set_port(port);
     Ok(info)
+}
+
+/// `--status-fd` must be open for writing, as runc checks: it is written and closed.
+fn check_status_fd(fd: i32) -> Result<()> {
+    // SAFETY: F_GETFL reads the flags of a number, open or not; nothing is changed.
+    let flags = unsafe { libc::fcntl(fd, libc::F_GETFL) };
+    let writable = flags >= 0 && matches!(flags & libc::O_ACCMODE, libc::O_WRONLY | libc::O_RDWR);
+    if !writable || fd <= 2 {
+        return Err(Error::Usage(format!(
+            "--status-fd {fd}: not an fd open for writing"
+        )));
+    }
+    Ok(())
 }
 
 /// Writes the one byte `--status-fd` waits for, and closes it.

@@ -190,9 +190,9 @@ impl Layout<'_> {
     }
 
     /// Whether the container's `/sys/fs/cgroup` holds binds of the host's cgroup
-    /// directories (init/mounts.rs): without a cgroup namespace of its own, or in a
-    /// user namespace. With one of its own and no user namespace they are real
-    /// cgroup mounts, which CRIU dumps itself.
+    /// directories (init/mounts.rs): without a cgroup namespace of its own; and on v1
+    /// also in a user namespace, where v1 hierarchies cannot be mounted (cgroup2 can).
+    /// Real cgroup mounts CRIU dumps itself.
     fn cgroups_are_bound(&self) -> bool {
         let namespaces = self
             .spec
@@ -206,7 +206,10 @@ impl Layout<'_> {
         let userns = namespaces
             .iter()
             .any(|n| n.typ() == LinuxNamespaceType::User);
-        !own_cgroupns || userns
+        match self.hierarchies.is_empty() {
+            true => !own_cgroupns,
+            false => !own_cgroupns || userns,
+        }
     }
 
     /// The cgroup binds under `dest`, each with its source for a cgroup at
@@ -319,6 +322,50 @@ mod tests {
             "{restore:?}"
         );
         assert!(!dump.iter().any(|(at, _)| at == "/proc"), "{dump:?}");
+    }
+
+    #[test]
+    fn cgroup_mounts_are_binds_without_a_cgroupns_and_on_v1_in_a_userns() {
+        let rootfs = tempfile::tempdir().unwrap();
+        let v1 = [Hierarchy {
+            name: "memory".into(),
+            options: "memory".into(),
+            mount_point: "/sys/fs/cgroup/memory".into(),
+            kind: Kind::Controllers,
+        }];
+        for (namespaces, on_v1, on_v2) in [
+            (serde_json::json!([{"type": "mount"}]), true, true),
+            (
+                serde_json::json!([{"type": "mount"}, {"type": "cgroup"}]),
+                false,
+                false,
+            ),
+            (
+                serde_json::json!([{"type": "mount"}, {"type": "cgroup"}, {"type": "user"}]),
+                true,
+                false,
+            ),
+        ] {
+            let spec = spec(serde_json::json!({
+                "ociVersion": "1.0.2",
+                "root": {"path": "rootfs"},
+                "linux": {"namespaces": namespaces}
+            }));
+            for (hierarchies, want) in [(&v1[..], on_v1), (&[][..], on_v2)] {
+                let layout = Layout {
+                    spec: &spec,
+                    rootfs: rootfs.path(),
+                    bundle: Path::new("/bundle"),
+                    hierarchies,
+                };
+                assert_eq!(
+                    layout.cgroups_are_bound(),
+                    want,
+                    "{namespaces} v1={}",
+                    !hierarchies.is_empty()
+                );
+            }
+        }
     }
 
     #[test]

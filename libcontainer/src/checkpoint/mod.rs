@@ -35,7 +35,12 @@ fn config_file(annotations: &std::collections::HashMap<String, String>) -> Optio
     }
 }
 
-fn check_version() -> crate::Result<()> {
+/// The CRIU that knows `lsm_profile` and `lsm_mount_context`: an older one drops
+/// them without a word, and the restored processes would run unlabelled.
+const LSM_CRIU: u32 = 31600;
+
+/// CRIU's version, refused below [`OLDEST_CRIU`].
+fn check_version() -> crate::Result<u32> {
     let version = swrk::version()?;
     if version < OLDEST_CRIU {
         return Err(crate::Error::Usage(format!(
@@ -45,5 +50,5 @@ fn check_version() -> crate::Result<()> {
             version % 100
         )));
     }
-    Ok(())
+    Ok(version)
 }

@@ -12,6 +12,7 @@ use std::os::unix::net::UnixStream;
 use std::path::{Path, PathBuf};
 
 use nix::mount::{mount, umount2, MntFlags, MsFlags};
+
 use nix::unistd::Pid;
 use rust_criu::rust_criu_protobuf::rpc::{Cgroup_root, Criu_req_type, Inherit_fd, Join_namespace};
 
@@ -64,7 +65,18 @@ pub fn restore(store: &StateStore, options: &RestoreOptions) -> Result<Restored>
     };
     let images = open_dir(&options.criu.image_path, false)?;
     let stdio = descriptors::read(&options.criu.image_path)?;
-    super::check_version()?;
+    let version = super::check_version()?;
+    if version < super::LSM_CRIU {
+        if let Some(flag) = [
+            ("--lsm-profile", &options.lsm_profile),
+            ("--lsm-mount-context", &options.lsm_mount_context),
+        ]
+        .iter()
+        .find_map(|(flag, value)| value.as_ref().map(|_| flag))
+        {
+            return Err(Error::Usage(format!("{flag} needs CRIU 3.16 or newer")));
+        }
+    }
 
     let driver = options.cgroup_driver;
     let configured = bundle
@@ -136,8 +148,10 @@ fn bring_back(
         .map(|p| open_dir(p, true))
         .transpose()?;
     // CRIU wants a root that is a mount point of its own with nothing mounted over
-    // its parent: a bind of the rootfs in the container's state directory.
-    let root = CriuRoot::mount(&dir.path().join("criu-root"), &bundle.rootfs)?;
+    // its parent: a bind of the rootfs in the container's state directory, which
+    // the removal of that directory unmounts first if an interrupted restore left
+    // it (state/store.rs).
+    let root = CriuRoot::mount(&dir.path().join(crate::state::CRIU_ROOT), &bundle.rootfs)?;
 
     let mut opts = common_opts(&options.criu, record);
     opts.set_images_dir_fd(images.as_raw_fd());
@@ -263,7 +277,7 @@ fn bring_back(
     let restored = worker.call(Criu_req_type::RESTORE, Some(opts), &mut noticed);
     drop(root);
     let log = log::dir(&options.criu.image_path, options.criu.work_path.as_deref());
-    let response = restored.map_err(|e| log::explain(e, &log.join("restore.log")))?;
+    let response = restored.map_err(|e| e.explained(&log.join("restore.log")))?;
     let pid = response.restore.as_ref().map(|r| r.pid()).unwrap_or(0);
     let init = match record.init {
         Some(init) if record.creator.is_none() => init,
@@ -336,7 +350,12 @@ impl CriuRoot {
 
 impl Drop for CriuRoot {
     fn drop(&mut self) {
-        let _ = umount2(&self.path, MntFlags::MNT_DETACH);
-        let _ = std::fs::remove_dir(&self.path);
+        match umount2(&self.path, MntFlags::MNT_DETACH) {
+            Ok(()) => {
+                let _ = std::fs::remove_dir(&self.path);
+            }
+            // Left for the state directory's removal, which unmounts it first.
+            Err(e) => tracing::warn!("unmount {}: {e}", self.path.display()),
+        }
     }
 }

@@ -5,6 +5,8 @@
 //! notifications, gives CRIU no stdio of the caller's choosing, and drops the
 //! response (the restored pid, the error number).
 
+#[cfg(test)]
+use std::fs::File;
 use std::io::IoSliceMut;
 use std::os::fd::{AsRawFd, FromRawFd, OwnedFd, RawFd};
 use std::os::unix::process::CommandExt;
@@ -43,15 +45,21 @@ pub(crate) struct Notice<'a> {
     pub fd: Option<OwnedFd>,
 }
 
-/// A running `criu swrk`, before its request is sent.
+/// A running `criu swrk`, before its request is sent. Dropped without its call (an
+/// error on the way there), it is killed and reaped: no CRIU outlives truman's
+/// attempt.
 pub(crate) struct Worker {
-    child: Child,
+    child: Option<Child>,
     socket: OwnedFd,
 }
 
+/// The most fds a worker is handed (the socket, then the namespaces).
+const MOST_FDS: usize = 8;
+
 impl Worker {
     /// Starts `criu swrk`, `criu` found on PATH as runc finds it. `extra` are given to
-    /// CRIU as fds 4, 5, ... (the namespaces it restores into by `inherit_fd`).
+    /// CRIU as fds 4, 5, ... (the namespaces it restores into by `inherit_fd`); every
+    /// other fd truman holds is closed in CRIU.
     pub fn start(stdio: Stdio3, extra: &[&OwnedFd]) -> Result<Self> {
         let (ours, theirs) = socketpair(
             AddressFamily::Unix,
@@ -60,8 +68,19 @@ impl Worker {
             SockFlag::SOCK_CLOEXEC,
         )
         .map_err(Error::errno("socketpair for criu"))?;
-        let mut handed: Vec<RawFd> = vec![theirs.as_raw_fd()];
-        handed.extend(extra.iter().map(|fd| fd.as_raw_fd()));
+        if extra.len() + 1 > MOST_FDS {
+            return Err(Error::Usage(format!(
+                "criu: at most {} namespaces can be handed over",
+                MOST_FDS - 1
+            )));
+        }
+        // Filled here: the child may not allocate between fork and exec.
+        let mut handed = [-1 as RawFd; MOST_FDS];
+        handed[0] = theirs.as_raw_fd();
+        for (slot, fd) in handed[1..].iter_mut().zip(extra) {
+            *slot = fd.as_raw_fd();
+        }
+        let count = extra.len() + 1;
         let mut command = Command::new("criu");
         command.arg("swrk").arg(SOCKET_FD.to_string());
         match stdio {
@@ -70,10 +89,10 @@ impl Worker {
             }
             Stdio3::Inherited => {}
         }
-        // SAFETY: between fork and exec the child only calls fcntl and dup2, which
-        // are async-signal-safe, on fds it inherited.
+        // SAFETY: between fork and exec the child makes only system calls (fcntl,
+        // dup2, close_range) on memory prepared before the fork.
         unsafe {
-            command.pre_exec(move || place_fds(&handed));
+            command.pre_exec(move || place_fds(&mut handed[..count]));
         }
         let child = command.spawn().map_err(|e| {
             Error::Usage(match e.kind() {
@@ -86,13 +105,13 @@ impl Worker {
         })?;
         drop(theirs);
         Ok(Self {
-            child,
+            child: Some(child),
             socket: ours,
         })
     }
 
     pub fn pid(&self) -> i32 {
-        self.child.id() as i32
+        self.child.as_ref().map_or(0, |c| c.id() as i32)
     }
 
     /// Sends `kind` with `opts`, answers each notification with what `notice` says
@@ -103,7 +122,7 @@ impl Worker {
         kind: Criu_req_type,
         opts: Option<Criu_opts>,
         notice: &mut dyn FnMut(Notice<'_>) -> Result<()>,
-    ) -> Result<Criu_resp> {
+    ) -> std::result::Result<Criu_resp, Failed> {
         let mut request = Criu_req::new();
         request.set_type(kind);
         if let Some(opts) = opts {
@@ -117,7 +136,9 @@ impl Worker {
         let mut request = Criu_req::new();
         request.set_type(Criu_req_type::FEATURE_CHECK);
         request.features = protobuf::MessageField::some(asked);
-        let response = self.exchange(request, &mut |_| Ok(()))?;
+        let response = self
+            .exchange(request, &mut |_| Ok(()))
+            .map_err(Failed::into_error)?;
         Ok(response.features.into_option().unwrap_or_default())
     }
 
@@ -125,17 +146,22 @@ impl Worker {
         mut self,
         request: Criu_req,
         notice: &mut dyn FnMut(Notice<'_>) -> Result<()>,
-    ) -> Result<Criu_resp> {
+    ) -> std::result::Result<Criu_resp, Failed> {
         let kind = request.type_();
         let answer = self.converse(request, notice);
-        // Closing our end ends a CRIU still waiting for a request.
-        drop(self.socket);
-        let status = self.child.wait().map_err(Error::sys("wait for criu"))?;
+        // Shutting our end down ends a CRIU still waiting for a request.
+        let _ =
+            nix::sys::socket::shutdown(self.socket.as_raw_fd(), nix::sys::socket::Shutdown::Both);
+        let mut child = self
+            .child
+            .take()
+            .ok_or_else(|| Error::Usage("criu is gone".into()))?;
+        let status = child.wait().map_err(Error::sys("wait for criu"))?;
         let response = answer?;
         // After a pre-dump CRIU waits for the next request and leaves on the
         // hang-up with a failure of no consequence.
         if !status.success() && kind != Criu_req_type::PRE_DUMP {
-            return Err(Error::Usage(format!("criu swrk: {status}")));
+            return Err(Error::Usage(format!("criu swrk: {status}")).into());
         }
         Ok(response)
     }
@@ -144,14 +170,14 @@ impl Worker {
         &mut self,
         request: Criu_req,
         notice: &mut dyn FnMut(Notice<'_>) -> Result<()>,
-    ) -> Result<Criu_resp> {
+    ) -> std::result::Result<Criu_resp, Failed> {
         let kind = request.type_();
         self.send(&request)?;
         loop {
             let (response, fd) = self.receive()?;
             let got = response.type_();
             if !response.success() {
-                return Err(Error::Usage(failure(kind, &response)));
+                return Err(Error::Usage(failure(kind, &response)).into());
             }
             if got == Criu_req_type::NOTIFY {
                 let Criu_notify { script, pid, .. } = response.notify.clone().unwrap_or_default();
@@ -160,13 +186,14 @@ impl Worker {
                     pid: pid.unwrap_or(0),
                     fd,
                 });
+                // Answered either way: told of a failure, CRIU undoes what it did
+                // and says so in its log, instead of finding the socket closed.
                 let mut reply = Criu_req::new();
                 reply.set_type(Criu_req_type::NOTIFY);
                 reply.set_notify_success(result.is_ok());
-                if result.is_ok() {
-                    self.send(&reply)?;
-                }
-                result?;
+                let sent = self.send(&reply);
+                result.map_err(Failed::Notice)?;
+                sent?;
                 continue;
             }
             if got != kind {
@@ -174,7 +201,8 @@ impl Worker {
                     "criu answered {:?} to {:?}",
                     got.value(),
                     kind.value()
-                )));
+                ))
+                .into());
             }
             return Ok(response);
         }
@@ -193,13 +221,25 @@ impl Worker {
         let mut buffer = vec![0u8; BUFFER];
         let mut space = nix::cmsg_space!([RawFd; 1]);
         let mut iov = [IoSliceMut::new(&mut buffer)];
-        let message = recvmsg::<()>(
-            self.socket.as_raw_fd(),
-            &mut iov,
-            Some(&mut space),
-            MsgFlags::MSG_CMSG_CLOEXEC,
-        )
-        .map_err(Error::errno("receive from criu"))?;
+        let message = loop {
+            match recvmsg::<()>(
+                self.socket.as_raw_fd(),
+                &mut iov,
+                Some(&mut space),
+                MsgFlags::MSG_CMSG_CLOEXEC,
+            ) {
+                Err(nix::errno::Errno::EINTR) => continue,
+                other => break other.map_err(Error::errno("receive from criu"))?,
+            }
+        };
+        if message
+            .flags
+            .intersects(MsgFlags::MSG_TRUNC | MsgFlags::MSG_CTRUNC)
+        {
+            return Err(Error::Usage(
+                "criu's answer does not fit truman's buffer".into(),
+            ));
+        }
         let mut fd = None;
         for cmsg in message.cmsgs().map_err(Error::errno("receive from criu"))? {
             if let ControlMessageOwned::ScmRights(fds) = cmsg {
@@ -222,26 +262,78 @@ impl Worker {
     }
 }
 
-/// In the child before exec: `fds` to 3, 4, ..., without close-on-exec. Each is first
-/// copied above them all, so that no placement overwrites one still to be placed.
-fn place_fds(fds: &[RawFd]) -> std::io::Result<()> {
+/// In the child before exec: `fds` to 3, 4, ..., without close-on-exec, and every fd
+/// above them close-on-exec (what truman inherited must not reach CRIU, nor the
+/// processes it restores). Each is first copied above them all, so that no placement
+/// overwrites one still to be placed; the copies are close-on-exec.
+fn place_fds(fds: &mut [RawFd]) -> std::io::Result<()> {
     let floor = SOCKET_FD + fds.len() as RawFd;
-    let mut high = Vec::with_capacity(fds.len());
-    for &fd in fds {
+    for fd in fds.iter_mut() {
         // SAFETY: fcntl on an fd this process holds.
-        let copy = unsafe { libc::fcntl(fd, libc::F_DUPFD_CLOEXEC, floor.max(64)) };
+        let copy = unsafe { libc::fcntl(*fd, libc::F_DUPFD_CLOEXEC, floor) };
         if copy < 0 {
             return Err(std::io::Error::last_os_error());
         }
-        high.push(copy);
+        *fd = copy;
     }
-    for (i, copy) in high.into_iter().enumerate() {
+    for (i, copy) in fds.iter().enumerate() {
         // SAFETY: dup2 onto a number this process may use; the copy stays CLOEXEC.
-        if unsafe { libc::dup2(copy, SOCKET_FD + i as RawFd) } < 0 {
+        if unsafe { libc::dup2(*copy, SOCKET_FD + i as RawFd) } < 0 {
             return Err(std::io::Error::last_os_error());
         }
     }
+    // SAFETY: marks fds close-on-exec; no memory is touched.
+    let marked = unsafe {
+        libc::syscall(
+            libc::SYS_close_range,
+            floor as libc::c_uint,
+            libc::c_uint::MAX,
+            libc::CLOSE_RANGE_CLOEXEC,
+        )
+    };
+    if marked < 0 {
+        return Err(std::io::Error::last_os_error());
+    }
     Ok(())
+}
+
+impl Drop for Worker {
+    fn drop(&mut self) {
+        if let Some(mut child) = self.child.take() {
+            let _ = child.kill();
+            let _ = child.wait();
+        }
+    }
+}
+
+/// Why a call failed: CRIU's doing (its log says more), or truman's own answer to a
+/// notification (a hook that failed), to which CRIU's log has nothing to add.
+#[derive(Debug)]
+pub(crate) enum Failed {
+    Criu(Error),
+    Notice(Error),
+}
+
+impl From<Error> for Failed {
+    fn from(e: Error) -> Self {
+        Failed::Criu(e)
+    }
+}
+
+impl Failed {
+    /// The error, CRIU's first logged error line added when it was CRIU's.
+    pub fn explained(self, log: &std::path::Path) -> Error {
+        match self {
+            Failed::Criu(e) => super::log::explain(e, log),
+            Failed::Notice(e) => e,
+        }
+    }
+
+    pub fn into_error(self) -> Error {
+        match self {
+            Failed::Criu(e) | Failed::Notice(e) => e,
+        }
+    }
 }
 
 /// What CRIU's failure says: its error number, as far as it gives one. Its message
@@ -269,15 +361,67 @@ fn failure(kind: Criu_req_type, response: &Criu_resp) -> String {
 /// build from git counting as the next minor release.
 pub(crate) fn version() -> Result<u32> {
     let worker = Worker::start(Stdio3::Quiet, &[])?;
-    let response = worker.call(Criu_req_type::VERSION, None, &mut |_| Ok(()))?;
+    let response = worker
+        .call(Criu_req_type::VERSION, None, &mut |_| Ok(()))
+        .map_err(Failed::into_error)?;
     let version = response
         .version
         .as_ref()
         .ok_or_else(|| Error::Usage("criu gave no version".into()))?;
-    let mut number = version.major_number() as u32 * 10000 + version.minor_number() as u32 * 100;
-    number += version.sublevel() as u32;
-    if !version.gitid().is_empty() {
-        number = (number / 100 + 1) * 100;
+    Ok(number(
+        version.major_number() as u32,
+        version.minor_number() as u32,
+        version.sublevel() as u32,
+        !version.gitid().is_empty(),
+    ))
+}
+
+fn number(major: u32, minor: u32, sublevel: u32, from_git: bool) -> u32 {
+    let number = major * 10000 + minor * 100 + sublevel;
+    match from_git {
+        true => number - number % 100 + 100,
+        false => number,
     }
-    Ok(number)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn versions_compare_as_runc_compares_them() {
+        assert_eq!(number(3, 15, 0, false), 31500);
+        assert_eq!(number(3, 14, 2, true), 31500);
+        assert_eq!(number(4, 2, 0, false), 40200);
+    }
+
+    /// The fds are placed as the child sees them: fd 3 then 4, whatever numbers they
+    /// had, every other fd closed on exec.
+    #[test]
+    fn a_worker_s_fds_land_in_order_and_nothing_else_reaches_it() {
+        use std::os::unix::process::CommandExt;
+        let first = File::open("/dev/null").unwrap();
+        let second = File::open("/proc/self/stat").unwrap();
+        let stray = File::open("/").unwrap();
+        // Not close-on-exec: only place_fds keeps it from the child.
+        let stray_fd = stray.as_raw_fd();
+        unsafe { libc::fcntl(stray_fd, libc::F_SETFD, 0) };
+        let mut fds = [second.as_raw_fd(), first.as_raw_fd()];
+        let mut command = Command::new("sh");
+        command.args([
+            "-c",
+            "readlink /proc/self/fd/3 /proc/self/fd/4; ls /proc/self/fd",
+        ]);
+        unsafe { command.pre_exec(move || place_fds(&mut fds)) };
+        let output = command.output().unwrap();
+        let text = String::from_utf8_lossy(&output.stdout);
+        let lines: Vec<&str> = text.lines().collect();
+        assert!(lines[0].ends_with("/stat"), "{text}");
+        assert_eq!(lines[1], "/dev/null", "{text}");
+        assert!(
+            !lines[2..].contains(&stray_fd.to_string().as_str()) || stray_fd <= 4,
+            "{text}"
+        );
+        drop((first, second, stray));
+    }
 }

@@ -10,5 +10,6 @@ mod summary;
 pub use reader::RootReader;
 pub use record::StateRecord;
 pub use status::Status;
+pub(crate) use store::CRIU_ROOT;
 pub use store::{ContainerDir, StateStore, StoreError};
 pub use summary::StateSummary;

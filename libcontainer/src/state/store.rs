@@ -11,6 +11,8 @@ use super::StateRecord;
 use crate::id::ContainerId;
 
 pub(super) const STATE_FILE: &str = "state.json";
+/// Where `restore` binds the rootfs for CRIU, in the container's directory.
+pub(crate) const CRIU_ROOT: &str = "criu-root";
 pub(super) const EXEC_FIFO: &str = "exec.fifo";
 const EXEC_ERROR: &str = "exec.error";
 
@@ -199,6 +201,22 @@ impl ContainerDir {
 
     /// Removes the directory and everything in it; the lock goes with it.
     pub fn remove(self) -> Result<(), StoreError> {
+        // A restore binds the container's rootfs here while CRIU runs; one that was
+        // interrupted leaves the bind, and removing through it would delete the
+        // rootfs: it is unmounted first, and the removal refused if it stays.
+        let criu_root = self.path.join(CRIU_ROOT);
+        if let Ok(meta) = fs::symlink_metadata(&criu_root) {
+            let _ = nix::mount::umount2(&criu_root, nix::mount::MntFlags::MNT_DETACH);
+            let here = fs::symlink_metadata(&self.path).map(|m| m.dev());
+            let there = fs::symlink_metadata(&criu_root).map(|m| m.dev());
+            if meta.is_dir() && here.ok() != there.ok() {
+                return Err(io_err("remove state directory", &criu_root)(
+                    io::Error::other(
+                        "a mount is still there (the rootfs bound by an interrupted restore)",
+                    ),
+                ));
+            }
+        }
         match fs::remove_dir_all(&self.path) {
             Ok(()) => Ok(()),
             Err(e) if e.kind() == io::ErrorKind::NotFound => Ok(()),
