@@ -523,3 +523,25 @@ fn a_restore_killed_midway_is_deleted_without_touching_the_rootfs() {
     assert!(!mounts.contains(ours.to_str().unwrap()), "{mounts}");
     assert!(integration_tests::leftover_cgroups(&id).is_empty());
 }
+
+/// checkpoint reads the bundle's config.json again for the container's mounts: one
+/// changed since `create` is refused by name, and the container left running.
+#[test]
+fn a_bundle_whose_config_changed_since_create_is_not_checkpointed() {
+    let runtime = Runtime::under_test().with_json_log();
+    let id = unique_id();
+    let bundle = started(&runtime, &id);
+    let _bundle = bundle.set("/hostname", json!("changed")).write();
+    let images = images();
+
+    let output = checkpoint(&runtime, &id, &images, &[]);
+
+    output.assert_failure();
+    assert!(
+        output
+            .stderr
+            .contains("config.json: changed since the container was created"),
+        "{output}"
+    );
+    assert_eq!(runtime.state(&id)["status"], "running");
+}

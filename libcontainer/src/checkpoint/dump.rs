@@ -38,6 +38,15 @@ pub fn checkpoint(store: &StateStore, id: &str, options: &CheckpointOptions) -> 
     // The mounts, masked paths and devices the container was made with: its bundle
     // as `create` read it.
     let bundle = crate::spec::load_bundle(&record.bundle)?;
+    if record
+        .config_stamp
+        .is_some_and(|stamp| stamp != bundle.stamp)
+    {
+        return Err(Error::Usage(format!(
+            "{}: changed since the container was created: checkpoint describes the container to CRIU from the config it was made with",
+            bundle.dir.join("config.json").display()
+        )));
+    }
     super::check_version()?;
     if options.pre_dump {
         require_feature(Feature::MemTrack)?;

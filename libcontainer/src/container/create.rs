@@ -201,6 +201,7 @@ pub(crate) fn new_record(
         personality: linux.and_then(|l| l.personality().clone()),
         memory_policy: linux.and_then(|l| l.memory_policy().clone()),
         stdio: None,
+        config_stamp: Some(bundle.stamp),
     }
 }
 

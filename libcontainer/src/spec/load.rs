@@ -15,6 +15,26 @@ pub struct Bundle {
     /// The root filesystem, absolute and free of symlinks.
     pub rootfs: PathBuf,
     pub spec: Spec,
+    /// `config.json` as it was read, to tell later whether it is still the same file.
+    pub stamp: ConfigStamp,
+}
+
+/// The size and modification time of a `config.json`: what `checkpoint`, which reads
+/// the bundle again, compares with the one the container was made from.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
+pub struct ConfigStamp {
+    pub len: u64,
+    pub modified_ns: i128,
+}
+
+impl ConfigStamp {
+    fn of(meta: &std::fs::Metadata) -> Self {
+        use std::os::unix::fs::MetadataExt;
+        Self {
+            len: meta.len(),
+            modified_ns: meta.mtime() as i128 * 1_000_000_000 + meta.mtime_nsec() as i128,
+        }
+    }
 }
 
 #[derive(Debug, thiserror::Error)]
@@ -49,7 +69,8 @@ pub fn load_bundle(dir: &Path) -> Result<Bundle, SpecError> {
         source,
     })?;
     let config = dir.join("config.json");
-    let bytes = std::fs::read(&config).map_err(|source| SpecError::Read {
+    // Opened, stat'ed and read: the system calls of fs::read, with the stat kept.
+    let (bytes, stamp) = read_with_stamp(&config).map_err(|source| SpecError::Read {
         path: config.clone(),
         source,
     })?;
@@ -86,7 +107,21 @@ pub fn load_bundle(dir: &Path) -> Result<Bundle, SpecError> {
             })
         }
     };
-    Ok(Bundle { dir, rootfs, spec })
+    Ok(Bundle {
+        dir,
+        rootfs,
+        spec,
+        stamp,
+    })
+}
+
+fn read_with_stamp(path: &Path) -> io::Result<(Vec<u8>, ConfigStamp)> {
+    use std::io::Read;
+    let mut file = std::fs::File::open(path)?;
+    let meta = file.metadata()?;
+    let mut bytes = Vec::with_capacity(meta.len() as usize + 1);
+    file.read_to_end(&mut bytes)?;
+    Ok((bytes, ConfigStamp::of(&meta)))
 }
 
 /// `config.json` as a [`Spec`]. oci-spec 0.10 knows runtime-spec's (deprecated)

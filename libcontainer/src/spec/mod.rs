@@ -9,7 +9,7 @@ mod validate;
 mod validate_mounts;
 
 pub use default::{default_spec, write_default};
-pub use load::{load_bundle, Bundle, SpecError};
+pub use load::{load_bundle, Bundle, ConfigStamp, SpecError};
 /// The type `features` returns, for the binary to print.
 pub use oci_spec::runtime::Features;
 /// The resources type `update` takes, re-exported so the binary needs no oci-spec of its own.

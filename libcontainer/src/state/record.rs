@@ -78,4 +78,8 @@ pub struct StateRecord {
     /// wire new pipes on restore.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub stdio: Option<Vec<String>>,
+    /// The bundle's `config.json` as `create` read it: `checkpoint` reads the bundle
+    /// again, and refuses one that changed since.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub config_stamp: Option<crate::spec::ConfigStamp>,
 }

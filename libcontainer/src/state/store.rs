@@ -293,6 +293,7 @@ mod tests {
             personality: None,
             memory_policy: None,
             stdio: None,
+            config_stamp: None,
             no_new_keyring: false,
             cgroup_preexisted: false,
             seccomp: None,
