@@ -131,7 +131,17 @@ fn exec_output(runtime: &Runtime, id: &str, args: &[&str]) -> String {
 fn a_checkpoint_stops_the_container_and_its_restore_counts_on_where_it_stopped() {
     let runtime = Runtime::under_test().with_json_log();
     let id = unique_id();
-    let bundle = started(&runtime, &id);
+    // A volume: a bind mount from the host, which CRIU is told is external.
+    let volume = tempfile::tempdir().unwrap();
+    let bundle = counting(&id)
+        .set(
+            "/mounts/-",
+            json!({"destination": "/data", "type": "bind", "source": path(volume.path()), "options": ["rbind", "rw"]}),
+        )
+        .write();
+    runtime.create_on_dev_null(&id, &bundle).assert_success();
+    runtime.start(&id).assert_success();
+    count_reaches(&bundle, 3);
     let init = runtime.init_pid(&id);
     let images = images();
 
@@ -162,6 +172,16 @@ fn a_checkpoint_stops_the_container_and_its_restore_counts_on_where_it_stopped()
     assert_eq!(
         exec_output(&runtime, &id, &["hostname"]),
         integration_tests::DEFAULT_HOSTNAME
+    );
+    // Its mounts are back: the volume is the host's directory again.
+    exec_output(
+        &runtime,
+        &id,
+        &["sh", "-c", "echo restored > /data/written"],
+    );
+    assert_eq!(
+        std::fs::read_to_string(volume.path().join("written")).unwrap(),
+        "restored\n"
     );
     // Its cgroup is the config's, limited as the config says.
     let memory = Path::new("/sys/fs/cgroup/memory")
