@@ -565,3 +565,53 @@ fn a_bundle_whose_config_changed_since_create_is_not_checkpointed() {
     );
     assert_eq!(runtime.state(&id)["status"], "running");
 }
+
+/// The container's seccomp filter comes back with its processes: the restored init
+/// is filtered as the checkpointed one was (its /proc status says so), and a call
+/// the filter refuses is still refused in it.
+#[test]
+fn the_seccomp_filter_is_back_after_restore() {
+    let runtime = Runtime::under_test().with_json_log();
+    let id = unique_id();
+    let bundle = Bundle::new(&id)
+        .args(&[
+            "sh",
+            "-c",
+            "i=0; while true; do i=$((i+1)); echo $i >> /counts; \
+             if mkdir /refused 2>/dev/null; then echo made > /mkdir; fi; sleep 0.05; done",
+        ])
+        .set("/root/readonly", json!(false))
+        .set(
+            "/linux/seccomp",
+            json!({
+                "defaultAction": "SCMP_ACT_ALLOW",
+                "syscalls": [{"names": ["mkdir", "mkdirat"], "action": "SCMP_ACT_ERRNO"}]
+            }),
+        )
+        .write();
+    runtime.create_on_dev_null(&id, &bundle).assert_success();
+    runtime.start(&id).assert_success();
+    count_reaches(&bundle, 3);
+    let filters = |pid: i32| {
+        let status = std::fs::read_to_string(format!("/proc/{pid}/status")).unwrap();
+        status
+            .lines()
+            .filter(|l| l.starts_with("Seccomp"))
+            .map(str::to_owned)
+            .collect::<Vec<_>>()
+    };
+    let before = filters(runtime.init_pid(&id));
+    assert!(before.iter().any(|l| l == "Seccomp:\t2"), "{before:?}");
+    let images = images();
+    checkpoint(&runtime, &id, &images, &[]).assert_success();
+    let stopped_at = count(&bundle).unwrap();
+
+    restore(&runtime, &id, &bundle, &images).assert_success();
+
+    assert_eq!(filters(runtime.init_pid(&id)), before);
+    count_reaches(&bundle, stopped_at + 5);
+    assert!(
+        !bundle.rootfs().join("mkdir").exists() && !bundle.rootfs().join("refused").exists(),
+        "mkdir was allowed in the restored container"
+    );
+}
