@@ -615,3 +615,48 @@ fn the_seccomp_filter_is_back_after_restore() {
         "mkdir was allowed in the restored container"
     );
 }
+
+/// A container that joined another's UTS and IPC namespaces by path (as a pod's
+/// containers join its sandbox's) is restored into them again (CRIU's join_ns).
+#[test]
+fn a_container_that_joined_namespaces_by_path_is_restored_into_them() {
+    let runtime = Runtime::under_test().with_json_log();
+    let sandbox = unique_id();
+    let sandbox_bundle = Bundle::new(&sandbox).args(&["sleep", "1000"]).write();
+    runtime
+        .create_on_dev_null(&sandbox, &sandbox_bundle)
+        .assert_success();
+    runtime.start(&sandbox).assert_success();
+    let sandbox_pid = runtime.init_pid(&sandbox);
+    let id = unique_id();
+    let mut bundle = counting(&id).remove("/hostname");
+    for kind in ["uts", "ipc"] {
+        let index = bundle.config()["linux"]["namespaces"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .position(|ns| ns["type"] == kind)
+            .unwrap();
+        bundle = bundle.set(
+            &format!("/linux/namespaces/{index}/path"),
+            json!(format!("/proc/{sandbox_pid}/ns/{kind}")),
+        );
+    }
+    let bundle = bundle.write();
+    runtime.create_on_dev_null(&id, &bundle).assert_success();
+    runtime.start(&id).assert_success();
+    count_reaches(&bundle, 3);
+    let ns = |pid: i32, kind: &str| std::fs::read_link(format!("/proc/{pid}/ns/{kind}")).unwrap();
+    let images = images();
+    checkpoint(&runtime, &id, &images, &[]).assert_success();
+
+    restore(&runtime, &id, &bundle, &images).assert_success();
+
+    let pid = runtime.init_pid(&id);
+    for kind in ["uts", "ipc"] {
+        assert_eq!(ns(pid, kind), ns(sandbox_pid, kind), "{kind}");
+    }
+    assert_ne!(ns(pid, "mnt"), ns(sandbox_pid, "mnt"));
+    let now = count(&bundle).unwrap();
+    count_reaches(&bundle, now + 3);
+}
