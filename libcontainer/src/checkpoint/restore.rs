@@ -108,9 +108,26 @@ pub fn restore(store: &StateStore, options: &RestoreOptions) -> Result<Restored>
     match restored {
         Ok(init) => Ok(Restored { id, init }),
         Err(e) => {
+            kill_children();
             destroy_record(dir, &record);
             Err(e)
         }
+    }
+}
+
+/// Kills truman's children after a failed restore: the restored tree's root is one
+/// (CRIU clones it as truman's, `rst_sibling`), and one CRIU never announced (it
+/// failed before `setup-namespaces`) is found nowhere else when the container has no
+/// cgroup of its own to empty. truman has no other child by then: CRIU has been
+/// reaped and hooks are waited for.
+fn kill_children() {
+    let Ok(text) = std::fs::read_to_string("/proc/thread-self/children") else {
+        return;
+    };
+    for pid in text.split_whitespace().filter_map(|p| p.parse::<i32>().ok()) {
+        let pid = Pid::from_raw(pid);
+        let _ = nix::sys::signal::kill(pid, nix::sys::signal::Signal::SIGKILL);
+        let _ = nix::sys::wait::waitpid(pid, None);
     }
 }
 
