@@ -124,7 +124,10 @@ fn kill_children() {
     let Ok(text) = std::fs::read_to_string("/proc/thread-self/children") else {
         return;
     };
-    for pid in text.split_whitespace().filter_map(|p| p.parse::<i32>().ok()) {
+    for pid in text
+        .split_whitespace()
+        .filter_map(|p| p.parse::<i32>().ok())
+    {
         let pid = Pid::from_raw(pid);
         let _ = nix::sys::signal::kill(pid, nix::sys::signal::Signal::SIGKILL);
         let _ = nix::sys::wait::waitpid(pid, None);
