@@ -660,3 +660,74 @@ fn a_container_that_joined_namespaces_by_path_is_restored_into_them() {
     let now = count(&bundle).unwrap();
     count_reaches(&bundle, now + 3);
 }
+
+/// A terminal container restored in the foreground without `--console-socket`:
+/// truman takes the new pty's master itself and relays it, as `run` does, and
+/// returns the container's exit code once it ends.
+#[test]
+fn a_terminal_container_restored_in_the_foreground_is_relayed_by_truman() {
+    use integration_tests::console::{receive_master, ConsoleSocket};
+    let runtime = Runtime::under_test().with_json_log();
+    let id = unique_id();
+    let bundle = Bundle::new(&id)
+        .args(&[
+            "sh",
+            "-c",
+            "i=0; until [ -e /stop ]; do i=$((i+1)); echo $i >> /counts; sleep 0.05; done; echo stopped at $i; tty; exit 4",
+        ])
+        .set("/root/readonly", json!(false))
+        .set("/process/terminal", json!(true))
+        .write();
+    let socket = ConsoleSocket::new();
+    runtime
+        .create(&id, &bundle, &["--console-socket", socket.path()])
+        .assert_success();
+    let (_, first_master) = receive_master(&socket.accept_queued());
+    runtime.start(&id).assert_success();
+    count_reaches(&bundle, 3);
+    let images = images();
+    checkpoint(&runtime, &id, &images, &[]).assert_success();
+    drop(first_master);
+    let stopped_at = count(&bundle).unwrap();
+    // Once it counts on, it is told to stop.
+    let stopper = {
+        let rootfs = bundle.rootfs();
+        let counts = rootfs.join("counts");
+        std::thread::spawn(move || {
+            let deadline = Instant::now() + Duration::from_secs(20);
+            while Instant::now() < deadline {
+                let last = std::fs::read_to_string(&counts)
+                    .ok()
+                    .and_then(|t| t.lines().last().and_then(|l| l.parse::<u64>().ok()));
+                if last.is_some_and(|n| n >= stopped_at + 3) {
+                    break;
+                }
+                std::thread::sleep(Duration::from_millis(20));
+            }
+            std::fs::write(rootfs.join("stop"), "").unwrap();
+        })
+    };
+
+    let output = runtime.cmd(&[
+        "restore",
+        "--image-path",
+        path(&images.images),
+        "--work-path",
+        path(&images.work),
+        "--bundle",
+        path(bundle.path()),
+        &id,
+    ]);
+
+    stopper.join().unwrap();
+    assert_eq!(output.status, 4, "{output}");
+    assert!(output.stdout.contains("/dev/pts/"), "{output}");
+    let last: u64 = output
+        .stdout
+        .split_whitespace()
+        .nth(2)
+        .and_then(|n| n.parse().ok())
+        .unwrap_or_else(|| panic!("{output}"));
+    assert!(last > stopped_at, "{output}, stopped at {stopped_at}");
+    runtime.cmd(&["state", &id]).assert_failure();
+}

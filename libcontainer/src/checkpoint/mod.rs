@@ -13,6 +13,7 @@ mod swrk;
 
 pub use dump::checkpoint;
 pub use options::{CgroupsMode, CheckpointOptions, CriuOptions, RestoreOptions};
+pub(crate) use restore::restore_with;
 pub use restore::{restore, Restored};
 
 pub(crate) use descriptors::of as stdio_of;

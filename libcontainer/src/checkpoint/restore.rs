@@ -33,9 +33,21 @@ use crate::{Error, Result};
 pub struct Restored {
     pub id: ContainerId,
     pub init: ProcessIdentity,
+    /// `process.terminal`: its new pty's master went to the console socket.
+    pub terminal: bool,
 }
 
 pub fn restore(store: &StateStore, options: &RestoreOptions) -> Result<Restored> {
+    restore_with(store, options, None)
+}
+
+/// `local_console`: for a foreground restore without `--console-socket`, the socket
+/// on which truman itself receives the new pty's master, to relay it.
+pub(crate) fn restore_with(
+    store: &StateStore,
+    options: &RestoreOptions,
+    local_console: Option<OwnedFd>,
+) -> Result<Restored> {
     let id = ContainerId::parse(&options.id)?;
     let bundle = load_bundle(&options.bundle)?;
     let terminal = bundle
@@ -46,22 +58,23 @@ pub fn restore(store: &StateStore, options: &RestoreOptions) -> Result<Restored>
         .unwrap_or(false);
     // As runc: a terminal's master goes to the console socket, which only a
     // detached restore of a terminal container takes.
-    let console = match (terminal, &options.console_socket) {
-        (true, Some(path)) => Some(UnixStream::connect(path).map_err(Error::sys(format!(
+    let console = match (terminal, &options.console_socket, local_console) {
+        (true, Some(path), _) => Some(UnixStream::connect(path).map_err(Error::sys(format!(
             "connect to console socket {}",
             path.display()
         )))?),
-        (true, None) => {
+        (true, None, Some(local)) => Some(UnixStream::from(local)),
+        (true, None, None) => {
             return Err(Error::Usage(
-                "restore of a container with process.terminal needs --console-socket".into(),
+                "cannot allocate tty if truman will detach without setting console socket".into(),
             ))
         }
-        (false, Some(_)) => {
+        (false, Some(_), _) => {
             return Err(Error::Usage(
                 "cannot use console socket if truman will not detach or allocate tty".into(),
             ))
         }
-        (false, None) => None,
+        (false, None, _) => None,
     };
     let images = open_dir(&options.criu.image_path, false)?;
     let stdio = descriptors::read(&options.criu.image_path)?;
@@ -106,7 +119,7 @@ pub fn restore(store: &StateStore, options: &RestoreOptions) -> Result<Restored>
         },
     );
     match restored {
-        Ok(init) => Ok(Restored { id, init }),
+        Ok(init) => Ok(Restored { id, init, terminal }),
         Err(e) => {
             kill_children();
             destroy_record(dir, &record);
