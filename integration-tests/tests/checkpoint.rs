@@ -731,3 +731,42 @@ fn a_terminal_container_restored_in_the_foreground_is_relayed_by_truman() {
     assert!(last > stopped_at, "{output}, stopped at {stopped_at}");
     runtime.cmd(&["state", &id]).assert_failure();
 }
+
+/// A mount inside a volume (a tmpfs at /data/cache over the bind at /data) has its
+/// mount point in the volume's source. Restored from a new bundle with a new, empty
+/// volume, the point is made in that volume, where CRIU looks for it.
+#[test]
+fn a_mount_point_inside_a_volume_is_made_in_the_new_volume_on_restore() {
+    let runtime = Runtime::under_test().with_json_log();
+    let id = unique_id();
+    let with_volume = |bundle: Bundle, volume: &Path| {
+        bundle
+            .set(
+                "/mounts/-",
+                json!({"destination": "/data", "type": "bind", "source": path(volume), "options": ["rbind", "rw"]}),
+            )
+            .set(
+                "/mounts/-",
+                json!({"destination": "/data/cache", "type": "tmpfs", "source": "tmpfs", "options": ["size=1m"]}),
+            )
+            .write()
+    };
+    let volume = tempfile::tempdir().unwrap();
+    let bundle = with_volume(counting(&id), volume.path());
+    runtime.create_on_dev_null(&id, &bundle).assert_success();
+    runtime.start(&id).assert_success();
+    count_reaches(&bundle, 3);
+    let images = images();
+    checkpoint(&runtime, &id, &images, &[]).assert_success();
+
+    let copy = unique_id();
+    let new_volume = tempfile::tempdir().unwrap();
+    let copy_bundle = with_volume(counting(&copy), new_volume.path());
+    restore(&runtime, &copy, &copy_bundle, &images).assert_success();
+
+    assert!(new_volume.path().join("cache").is_dir());
+    let mounts = exec_output(&runtime, &copy, &["cat", "/proc/self/mountinfo"]);
+    assert!(mounts.contains(" /data/cache "), "{mounts}");
+    let first = count_reaches(&copy_bundle, 1);
+    count_reaches(&copy_bundle, first + 3);
+}

@@ -100,9 +100,11 @@ impl Layout<'_> {
             .filter(|m| m.typ().as_deref() == Some("tmpfs"))
             .map(|m| m.destination().as_path())
             .collect();
-        let rootfs = crate::init::RootfsDir::open(self.rootfs)
-            .map_err(|e| Error::Usage(format!("restore: {e}")))?;
-        for mount in self.mounts() {
+        fn refused(dest: &Path) -> impl FnOnce(crate::init::InitError) -> Error + '_ {
+            move |e| Error::Usage(format!("restore: mount point {}: {e}", dest.display()))
+        }
+        let rootfs = crate::init::RootfsDir::open(self.rootfs).map_err(refused(self.rootfs))?;
+        for (i, mount) in self.mounts().enumerate() {
             let dest = mount.destination();
             let below_tmpfs = tmpfs.iter().any(|t| dest != *t && dest.starts_with(t));
             if below_tmpfs || mount.typ().as_deref() == Some("cgroup") {
@@ -114,15 +116,44 @@ impl Layout<'_> {
                     .as_ref()
                     .and_then(|s| std::fs::metadata(self.bundle.join(s)).ok())
                     .is_some_and(|m| !m.is_dir());
-            let made = match file {
-                true => rootfs.file(dest).map(drop),
-                false => rootfs.dir(dest).map(drop),
+            // A mount point below an earlier bind is in that bind's source: made
+            // there (resolved inside it, as the rootfs's are inside the rootfs), or
+            // CRIU would find it missing once the bind is back over it (runc#2748).
+            let covered = self.covering_bind(i);
+            let source_root = match &covered {
+                Some((source, _)) => {
+                    Some(crate::init::RootfsDir::open(source).map_err(refused(source))?)
+                }
+                None => None,
             };
-            made.map_err(|e| {
-                Error::Usage(format!("restore: mount point {}: {e}", dest.display()))
-            })?;
+            let (root, at) = match (&source_root, &covered) {
+                (Some(root), Some((_, below))) => (root, below.as_path()),
+                _ => (&rootfs, dest.as_path()),
+            };
+            let made = match file {
+                true => root.file(at).map(drop),
+                false => root.dir(at).map(drop),
+            };
+            made.map_err(refused(dest))?;
         }
         Ok(())
+    }
+
+    /// The source of the last bind before mount `i` whose destination holds mount
+    /// `i`'s, and mount `i`'s path below it.
+    fn covering_bind(&self, i: usize) -> Option<(PathBuf, PathBuf)> {
+        let mounts: Vec<&Mount> = self.mounts().collect();
+        let dest = mounts[i].destination();
+        mounts[..i].iter().rev().find_map(|m| {
+            let below = dest.strip_prefix(m.destination()).ok()?;
+            if below.as_os_str().is_empty() || !is_bind(m) {
+                return None;
+            }
+            let source = self.bundle.join(m.source().clone()?);
+            source
+                .is_dir()
+                .then(|| (source, Path::new("/").join(below)))
+        })
     }
 
     /// On dump, the namespaces joined by path that CRIU is told to leave out and
