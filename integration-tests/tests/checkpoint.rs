@@ -104,7 +104,18 @@ fn restore(
     bundle: &Bundle,
     images: &Images,
 ) -> integration_tests::Output {
-    runtime.cmd(&[
+    restore_with(runtime, id, bundle, images, &[])
+}
+
+fn restore_with(
+    runtime: &Runtime,
+    id: &str,
+    bundle: &Bundle,
+    images: &Images,
+    extra: &[&str],
+) -> integration_tests::Output {
+    let pid_file = runtime.pid_file(id);
+    let mut args = vec![
         "restore",
         "--detach",
         "--image-path",
@@ -114,9 +125,19 @@ fn restore(
         "--bundle",
         path(bundle.path()),
         "--pid-file",
-        path(&runtime.pid_file(id)),
-        id,
-    ])
+        path(&pid_file),
+    ];
+    args.extend_from_slice(extra);
+    args.push(id);
+    runtime.cmd(&args)
+}
+
+/// The memory cgroup of `pid`, as /proc names it.
+fn memory_cgroup(pid: i32) -> String {
+    let text = std::fs::read_to_string(format!("/proc/{pid}/cgroup")).unwrap();
+    text.lines()
+        .find_map(|l| l.split_once(":memory:").map(|(_, path)| path.to_owned()))
+        .unwrap_or_default()
 }
 
 fn exec_output(runtime: &Runtime, id: &str, args: &[&str]) -> String {
@@ -769,4 +790,40 @@ fn a_mount_point_inside_a_volume_is_made_in_the_new_volume_on_restore() {
     assert!(mounts.contains(" /data/cache "), "{mounts}");
     let first = count_reaches(&copy_bundle, 1);
     count_reaches(&copy_bundle, first + 3);
+}
+
+/// A copy restored under a new id is in its own cgroup, the one its bundle names,
+/// whether CRIU restores the dumped cgroups below it (the default) or leaves cgroups
+/// alone (`--manage-cgroups-mode ignore` on both sides, runc's way to move a
+/// container to another cgroup path).
+#[test]
+fn a_copy_restored_under_a_new_id_is_in_its_own_cgroup_in_either_cgroup_mode() {
+    let runtime = Runtime::under_test().with_json_log();
+    let id = unique_id();
+    let _bundle = started(&runtime, &id);
+    if !integration_tests::host_has_v1_controller("memory") {
+        eprintln!("skipped: no v1 memory controller to read the cgroup from");
+        return;
+    }
+    for mode in [None, Some("ignore")] {
+        let images = images();
+        let flags: Vec<&str> = match mode {
+            Some(mode) => vec!["--manage-cgroups-mode", mode],
+            None => Vec::new(),
+        };
+        let mut args = vec!["--leave-running"];
+        args.extend_from_slice(&flags);
+        checkpoint(&runtime, &id, &images, &args).assert_success();
+        let copy = unique_id();
+        let copy_bundle = counting(&copy);
+
+        restore_with(&runtime, &copy, &copy_bundle, &images, &flags).assert_success();
+
+        let cgroup = memory_cgroup(runtime.init_pid(&copy));
+        assert!(cgroup.ends_with(&format!("/{copy}")), "{mode:?}: {cgroup}");
+        let first = count_reaches(&copy_bundle, 1);
+        count_reaches(&copy_bundle, first + 3);
+        runtime.delete(&copy, true).assert_success();
+        assert!(integration_tests::leftover_cgroups(&copy).is_empty());
+    }
 }
