@@ -519,10 +519,13 @@ fn a_failed_restore_leaves_nothing_behind() {
     runtime.cmd(&["state", &id]).assert_failure();
     assert!(!runtime.root().join(&id).exists());
     assert!(integration_tests::leftover_cgroups(&id).is_empty());
-    // (Other tests' restores may have theirs at this moment.)
+    // (Other tests' restores may have theirs at this moment.) Nor is CRIU's cgroup
+    // yard left mounted in the work directory, where removing it would reach into
+    // the host's cgroup hierarchies.
     let ours = runtime.root().join(&id).join("criu-root");
     let mounts = std::fs::read_to_string("/proc/self/mountinfo").unwrap();
     assert!(!mounts.contains(ours.to_str().unwrap()), "{mounts}");
+    assert!(!mounts.contains(path(&images.work)), "{mounts}");
     // Nothing counts on.
     assert_eq!(count(&bundle), Some(stopped_at));
     assert_counted_on(&bundle, 1);
@@ -558,10 +561,13 @@ fn a_restore_killed_midway_is_deleted_without_touching_the_rootfs() {
         "the rootfs was removed"
     );
     assert!(!runtime.root().join(&id).exists());
-    // (Other tests' restores may have theirs at this moment.)
+    // (Other tests' restores may have theirs at this moment.) Nor is CRIU's cgroup
+    // yard left mounted in the work directory, where removing it would reach into
+    // the host's cgroup hierarchies.
     let ours = runtime.root().join(&id).join("criu-root");
     let mounts = std::fs::read_to_string("/proc/self/mountinfo").unwrap();
     assert!(!mounts.contains(ours.to_str().unwrap()), "{mounts}");
+    assert!(!mounts.contains(path(&images.work)), "{mounts}");
     assert!(integration_tests::leftover_cgroups(&id).is_empty());
 }
 

@@ -49,6 +49,7 @@ pub(crate) fn restore_with(
     local_console: Option<OwnedFd>,
 ) -> Result<Restored> {
     let id = ContainerId::parse(&options.id)?;
+    own_mount_namespace()?;
     let bundle = load_bundle(&options.bundle)?;
     let terminal = bundle
         .spec
@@ -126,6 +127,29 @@ pub(crate) fn restore_with(
             Err(e)
         }
     }
+}
+
+/// Moves this truman into a mount namespace of its own, a slave of the host's, before
+/// anything is opened: CRIU, its child, mounts there (the rootfs bound for it, and its
+/// cgroup yard in the work directory, which it leaves mounted when it is killed), and
+/// what it leaves goes with the namespace instead of staying in the host's, where the
+/// removal of a work directory would descend into live cgroup hierarchies. The hooks
+/// truman runs see the host's mounts, as copies; a mount a hook makes on the host side
+/// stays in this namespace (a hook that mounts into the container enters its
+/// namespace, as hooks do).
+fn own_mount_namespace() -> Result<()> {
+    nix::sched::unshare(nix::sched::CloneFlags::CLONE_NEWNS)
+        .map_err(Error::errno("unshare a mount namespace for the restore"))?;
+    mount(
+        None::<&str>,
+        "/",
+        None::<&str>,
+        MsFlags::MS_REC | MsFlags::MS_SLAVE,
+        None::<&str>,
+    )
+    .map_err(Error::errno(
+        "make the restore's mounts slaves of the host's",
+    ))
 }
 
 /// Kills truman's children after a failed restore: the restored tree's root is one
