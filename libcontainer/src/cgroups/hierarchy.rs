@@ -33,6 +33,16 @@ impl Hierarchy {
     }
 }
 
+/// What a container's `/sys/fs/cgroup` is made of on this host: the hierarchies on a
+/// v1 or hybrid host (`unified`: false), none on cgroup2 alone, whose one tree needs
+/// no list.
+pub fn of_layout(unified: bool) -> Vec<Hierarchy> {
+    match unified {
+        true => Vec::new(),
+        false => hierarchies(),
+    }
+}
+
 /// The hierarchies mounted below `/sys/fs/cgroup` on a v1 or hybrid host, in mount order.
 pub fn hierarchies() -> Vec<Hierarchy> {
     let Ok(mounts) = procfs::process::Process::myself().and_then(|p| p.mountinfo()) else {

@@ -101,11 +101,7 @@ impl Cgroup {
         if driver == Driver::Systemd {
             systemd_usable(path, unified)?;
         }
-        let hierarchies = if unified {
-            Vec::new()
-        } else {
-            hierarchy::hierarchies()
-        };
+        let hierarchies = hierarchy::of_layout(unified);
         Ok(Self {
             path: path.to_owned(),
             dir: path::fs_path(path, driver),

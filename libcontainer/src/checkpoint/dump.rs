@@ -89,10 +89,7 @@ pub fn checkpoint(store: &StateStore, id: &str, options: &CheckpointOptions) -> 
         };
         opts.set_freeze_cgroup(freezer.display().to_string());
     }
-    let hierarchies = match cgroups::is_unified() {
-        true => Vec::new(),
-        false => cgroups::hierarchy::hierarchies(),
-    };
+    let hierarchies = cgroups::hierarchy::of_layout(cgroups::is_unified());
     let layout = externals::Layout {
         spec: &bundle.spec,
         rootfs: &record.rootfs,

@@ -225,10 +225,7 @@ fn bring_back(
     if let Some(context) = &options.lsm_mount_context {
         opts.set_lsm_mount_context(context.clone());
     }
-    let hierarchies = match cgroups::is_unified() {
-        true => Vec::new(),
-        false => cgroups::hierarchy::hierarchies(),
-    };
+    let hierarchies = cgroups::hierarchy::of_layout(cgroups::is_unified());
     let layout = externals::Layout {
         spec: &bundle.spec,
         rootfs: &bundle.rootfs,

@@ -324,10 +324,7 @@ fn build(
         Some(cgroup) => (cgroup.dir().to_owned(), cgroup.hierarchies().to_vec()),
         None => {
             let unified = cgroups::is_unified();
-            let hierarchies = match unified {
-                true => Vec::new(),
-                false => cgroups::hierarchy::hierarchies(),
-            };
+            let hierarchies = cgroups::hierarchy::of_layout(unified);
             (cgroups::path::own(unified), hierarchies)
         }
     };

@@ -9,6 +9,7 @@ mod foreground;
 mod handoff;
 mod idmapped_mounts;
 mod kill;
+mod local_console;
 mod members;
 mod pause;
 mod pid_file;

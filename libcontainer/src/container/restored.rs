@@ -3,13 +3,11 @@
 //! after `create`; in the foreground truman waits for it as `run` does, forwarding
 //! signals, and removes the container once it has exited.
 
-use nix::sys::socket::{socketpair, AddressFamily, SockFlag, SockType};
-
 use super::foreground::Foreground;
+use super::local_console::LocalConsole;
 use crate::checkpoint::{restore, restore_with, RestoreOptions};
-use crate::console::{receive_master, Relay};
 use crate::state::StateStore;
-use crate::{Error, Result};
+use crate::Result;
 
 /// Returns truman's exit code: 0 when detached, else the restored container's.
 pub fn restored(store: &StateStore, options: &RestoreOptions) -> Result<i32> {
@@ -24,26 +22,11 @@ pub fn restored(store: &StateStore, options: &RestoreOptions) -> Result<i32> {
     // A terminal container restored without --console-socket gets a new pty whose
     // master CRIU hands to truman over this pair, and truman relays it to its own
     // terminal, as `run` does.
-    let (console_here, console_there) = socketpair(
-        AddressFamily::Unix,
-        SockType::Stream,
-        None,
-        SockFlag::SOCK_CLOEXEC,
-    )
-    .map_err(Error::errno("socketpair"))?;
+    let (console, console_there) = LocalConsole::pair()?;
     let local = options.console_socket.is_none().then_some(console_there);
     let restored = restore_with(store, options, local)?;
-    let relay = match restored.terminal && options.console_socket.is_none() {
-        true => match receive_master(&console_here) {
-            Ok(master) => Some(Relay::new(master)),
-            Err(e) => {
-                let _ = super::delete::delete(store, restored.id.as_str(), true);
-                return Err(Error::sys("receive the console master")(e));
-            }
-        },
-        false => None,
-    };
-    drop(console_here);
+    let sent = restored.terminal && options.console_socket.is_none();
+    let relay = console.relay(sent, store, &restored.id)?;
     let foreground = Foreground::begin(relay)?;
     let code = foreground.wait(restored.init.pid())?;
     let _ = super::delete::delete(store, restored.id.as_str(), true);

@@ -2,15 +2,13 @@
 //! the foreground it stays as the init's parent: it forwards signals to the init,
 //! reaps it, deletes the container, and returns the exit code a shell would show.
 
-use nix::sys::socket::{socketpair, AddressFamily, SockFlag, SockType};
-
 use super::create::{create_with, CreateOptions, Reaper};
 use super::foreground::Foreground;
+use super::local_console::LocalConsole;
 use super::start::start;
-use crate::console::{receive_master, Relay};
 use crate::id::ContainerId;
 use crate::state::StateStore;
-use crate::{Error, Result};
+use crate::Result;
 
 /// How `run` behaves once the container is started.
 #[derive(Debug, Clone, Copy)]
@@ -32,25 +30,10 @@ pub fn run(store: &StateStore, options: &CreateOptions, mode: RunMode) -> Result
     }
     // With `process.terminal` and no --console-socket, the init sends its pty master
     // to truman over this pair, and truman relays it to its own terminal.
-    let (console_here, console_there) = socketpair(
-        AddressFamily::Unix,
-        SockType::Stream,
-        None,
-        SockFlag::SOCK_CLOEXEC,
-    )
-    .map_err(Error::errno("socketpair"))?;
+    let (console, console_there) = LocalConsole::pair()?;
     let created = create_with(store, options, Reaper::Truman, Some(console_there))?;
-    let relay = match created.terminal && options.console_socket.is_none() {
-        true => match receive_master(&console_here) {
-            Ok(master) => Some(Relay::new(master)),
-            Err(e) => {
-                let _ = super::delete::delete(store, created.id.as_str(), true);
-                return Err(Error::sys("receive the console master")(e));
-            }
-        },
-        false => None,
-    };
-    drop(console_here);
+    let sent = created.terminal && options.console_socket.is_none();
+    let relay = console.relay(sent, store, &created.id)?;
 
     // The init was cloned with truman's signal mask; blocking only now keeps it out of
     // the container's mask. From here, signals arrive through the signalfd.
