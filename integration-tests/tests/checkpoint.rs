@@ -324,33 +324,52 @@ fn pre_dump_is_refused_naming_soft_dirty_where_the_kernel_lacks_it() {
     assert_eq!(runtime.state(&id)["status"], "running");
 }
 
-/// A container with a terminal: restored with `--console-socket`, it gets a new pty,
-/// whose master truman sends there; the restored process writes to it.
-#[test]
-fn a_terminal_container_is_restored_onto_a_new_pty_sent_to_the_console_socket() {
-    use integration_tests::console::{read_until_hangup, receive_master, ConsoleSocket};
-    let runtime = Runtime::under_test().with_json_log();
-    let id = unique_id();
-    let bundle = Bundle::new(&id)
-        .args(&[
-            "sh",
-            "-c",
-            "i=0; until [ -e /stop ]; do i=$((i+1)); echo $i >> /counts; sleep 0.05; done; echo stopped at $i; tty",
-        ])
+/// A terminal container that counts until /stop appears, then prints `stopped at N`
+/// and its tty and exits with `code`: created with a console socket, started,
+/// checkpointed once it counts (its first pty master let go). Returns its bundle, the
+/// image, the socket and the count it stopped at.
+fn checkpointed_terminal(
+    runtime: &Runtime,
+    id: &str,
+    code: i32,
+) -> (
+    Bundle,
+    Images,
+    integration_tests::console::ConsoleSocket,
+    u64,
+) {
+    use integration_tests::console::{receive_master, ConsoleSocket};
+    let script = format!(
+        "i=0; until [ -e /stop ]; do i=$((i+1)); echo $i >> /counts; sleep 0.05; done; \
+         echo stopped at $i; tty; exit {code}"
+    );
+    let bundle = Bundle::new(id)
+        .args(&["sh", "-c", &script])
         .set("/root/readonly", json!(false))
         .set("/process/terminal", json!(true))
         .write();
     let socket = ConsoleSocket::new();
     runtime
-        .create(&id, &bundle, &["--console-socket", socket.path()])
+        .create(id, &bundle, &["--console-socket", socket.path()])
         .assert_success();
     let (_, first_master) = receive_master(&socket.accept_queued());
-    runtime.start(&id).assert_success();
+    runtime.start(id).assert_success();
     count_reaches(&bundle, 3);
     let images = images();
-    checkpoint(&runtime, &id, &images, &[]).assert_success();
+    checkpoint(runtime, id, &images, &[]).assert_success();
     drop(first_master);
     let stopped_at = count(&bundle).unwrap();
+    (bundle, images, socket, stopped_at)
+}
+
+/// A container with a terminal: restored with `--console-socket`, it gets a new pty,
+/// whose master truman sends there; the restored process writes to it.
+#[test]
+fn a_terminal_container_is_restored_onto_a_new_pty_sent_to_the_console_socket() {
+    use integration_tests::console::{read_until_hangup, receive_master};
+    let runtime = Runtime::under_test().with_json_log();
+    let id = unique_id();
+    let (bundle, images, socket, stopped_at) = checkpointed_terminal(&runtime, &id, 0);
 
     let restored = runtime.cmd(&[
         "restore",
@@ -693,29 +712,9 @@ fn a_container_that_joined_namespaces_by_path_is_restored_into_them() {
 /// returns the container's exit code once it ends.
 #[test]
 fn a_terminal_container_restored_in_the_foreground_is_relayed_by_truman() {
-    use integration_tests::console::{receive_master, ConsoleSocket};
     let runtime = Runtime::under_test().with_json_log();
     let id = unique_id();
-    let bundle = Bundle::new(&id)
-        .args(&[
-            "sh",
-            "-c",
-            "i=0; until [ -e /stop ]; do i=$((i+1)); echo $i >> /counts; sleep 0.05; done; echo stopped at $i; tty; exit 4",
-        ])
-        .set("/root/readonly", json!(false))
-        .set("/process/terminal", json!(true))
-        .write();
-    let socket = ConsoleSocket::new();
-    runtime
-        .create(&id, &bundle, &["--console-socket", socket.path()])
-        .assert_success();
-    let (_, first_master) = receive_master(&socket.accept_queued());
-    runtime.start(&id).assert_success();
-    count_reaches(&bundle, 3);
-    let images = images();
-    checkpoint(&runtime, &id, &images, &[]).assert_success();
-    drop(first_master);
-    let stopped_at = count(&bundle).unwrap();
+    let (bundle, images, _socket, stopped_at) = checkpointed_terminal(&runtime, &id, 4);
     // Once it counts on, it is told to stop.
     let stopper = {
         let rootfs = bundle.rootfs();
